@@ -1,0 +1,26 @@
+import os, shutil
+from pathlib import Path
+import pytest
+
+os.environ.setdefault('HF_HUB_OFFLINE', '1')
+os.environ.setdefault('TRANSFORMERS_OFFLINE', '1')
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / 'fixtures'
+# The shared posters are an optional input: tests that need them skip, loudly, when they are absent.
+POSTERS = Path(os.environ.get('SPEEDER_POSTERS', ROOT.parent / 'shared' / 'data' / 'ml-100k-posters' / 'images'))
+needs_posters = pytest.mark.skipif(not POSTERS.is_dir(), reason=f'posters folder {POSTERS} not present')
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory, monkeypatch):
+    "Each test session gets its own Speeder cache, so tests never read a stale user cache."
+    monkeypatch.setenv('SPEEDER_CACHE', str(tmp_path_factory.getbasetemp() / 'speeder-cache'))
+
+
+@pytest.fixture
+def amazon_root(tmp_path):
+    "A copy of the hand-written Amazon fixtures that a test may edit."
+    dst = tmp_path / 'amazon'
+    shutil.copytree(FIXTURES, dst)
+    return dst
