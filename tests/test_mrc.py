@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from speeder.data import load_dataset
+from speeder.encoders import text_features, vision_features
+from speeder.mrc import MODALITIES, MRC, MRCConfig
+from conftest import POSTERS, needs_posters
+
+
+def _grads(module):
+    return sum(p.grad.abs().sum().item() for p in module.parameters() if p.grad is not None)
+
+
+def test_inactive_modality_gets_no_gradient():
+    torch.manual_seed(0)
+    mrc = MRC(MRCConfig(dims=dict(text=8, vision=6, sequential=4), d_f=16, heads=2, d_llm=10))
+    feats = dict(text=torch.randn(5, 8), vision=torch.randn(5, 6), sequential=torch.randn(5, 4))
+    mrc(feats, active=('text',)).sum().backward()
+    assert _grads(mrc.adapters['text']) > 0 and _grads(mrc.mome[0].experts['text']) > 0
+    for m in ('vision', 'sequential'):
+        assert _grads(mrc.adapters[m]) == 0 and _grads(mrc.mome[0].experts[m]) == 0 and _grads(mrc.gates[m]) == 0
+    mrc.zero_grad(); mrc(feats).sum().backward()
+    assert all(_grads(mrc.gates[m]) > 0 for m in ('vision', 'sequential'))   # tanh gates start closed but learn
+
+
+@pytest.mark.parametrize('gate', ['tanh', 'relu', 'none'])
+def test_gate_options(gate):
+    torch.manual_seed(0)
+    cfg = MRCConfig(dims=dict(text=8, vision=6, sequential=4), d_f=16, heads=2, d_llm=10, gate=gate, dropout=0.)
+    mrc = MRC(cfg).eval()
+    f = dict(text=torch.randn(3, 8), vision=torch.randn(3, 6), sequential=torch.randn(3, 4))
+    full, text_only = mrc(f), mrc(f, active=('text',))
+    assert full.shape == (3, 10)
+    # closed tanh gates at init: vision/sequential tokens are still present (masked in), but carry only the type embedding
+    assert (full - text_only).abs().max() > 0
+
+
+@needs_posters
+def test_mrc_on_real_features():
+    ds = load_dataset('ml-100k', image_dir=POSTERS, min_item_interactions=150, verbose=False)   # a few hundred items keeps it quick
+    ft, fv = text_features(ds), vision_features(ds)
+    mrc = MRC(MRCConfig(modalities=('text', 'vision'), dims=dict(text=ft.dim, vision=fv.dim, sequential=64))).set_features(text=ft, vision=fv)
+    items = torch.as_tensor(ds.test.candidates[:16])
+    tok = mrc.encode_items(items)
+    assert tok.shape == (16, 5, 576) and torch.isfinite(tok).all()
+    with pytest.raises(ValueError, match='1280-d'):
+        MRC(MRCConfig(dims=dict(text=384, vision=512, sequential=64))).set_features(vision=fv)
