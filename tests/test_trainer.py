@@ -1,0 +1,57 @@
+import json, os, subprocess, sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from speeder.model import SpeederModel
+from speeder.mpo import set_stage
+from speeder.trainer import DivergenceError, train
+from trainer_helpers import tiny_cfg, tiny_setup
+
+
+def _losses(path):
+    return [(r['stage'], r['epoch'], r['step'], round(r['loss'], 6)) for r in map(json.loads, Path(path).read_text().splitlines()) if r['kind'] == 'step']
+
+
+def test_resume_gives_identical_losses(tmp_path):
+    ds, model = tiny_setup()
+    full = train(model, ds, tiny_cfg(), tmp_path / 'full', progress=False)
+    ref = _losses(tmp_path / 'full' / 'log.jsonl')
+    assert len(ref) == 6 * 3 and full['best'] is not None and not full['stopped_early']
+    # interrupted mid-epoch in stage 2 (step 9 of 18), then resumed in a new model object
+    ds, model = tiny_setup()
+    part = train(model, ds, tiny_cfg(max_steps=9), tmp_path / 'run', progress=False)
+    assert part['stopped_early'] and len(_losses(tmp_path / 'run' / 'log.jsonl')) == 9
+    ds, model = tiny_setup(init_seed=1)   # other initial trainable weights: all of them must come from the checkpoint
+    train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
+    assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
+    valid = [json.loads(l) for l in (tmp_path / 'run' / 'log.jsonl').read_text().splitlines() if '"valid"' in l]
+    assert all(0 <= v['vhr1'] <= v['valid_ratio'] <= 1 and 0 <= v['ppt_acc'] <= 1 for v in valid)
+    best = SpeederModel.load(tmp_path / 'run' / 'checkpoints' / 'best', llm=tiny_setup()[1].llm.get_base_model(), tok=model.tok)
+    assert best.cfg.n_max == 6
+
+
+def test_divergence_stops_clearly(tmp_path):
+    ds, model = tiny_setup()
+    with torch.no_grad(): model.ppl.fill_(float('nan'))
+    with pytest.raises(DivergenceError, match='last good checkpoint'):
+        train(model, ds, tiny_cfg(), tmp_path / 'nan', progress=False)
+
+
+def test_two_processes(tmp_path):
+    script = Path(__file__).parent / 'two_process_train.py'
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+    # In accelerate 1.15 `launch --cpu --num_processes 2` starts ONE process (the multi-CPU path wants mpirun);
+    # `--multi_gpu` goes through torch.distributed.run, and on a machine without GPUs the trainer's
+    # Accelerator(cpu=True) then runs MULTI_CPU with the gloo backend.
+    cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1',
+           '--mixed_precision', 'no', '--dynamo_backend', 'no', str(script), str(tmp_path / 'ddp')]
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    summary = json.loads((tmp_path / 'ddp' / 'summary.json').read_text())
+    assert summary['processes'] == 2 and summary['distributed'] == 'MULTI_CPU' and 0 <= summary['best']['score_hr1'] <= 1
+    lines = (tmp_path / 'ddp' / 'log.jsonl').read_text().splitlines()
+    steps = [json.loads(l) for l in lines if '"step"' in l]
+    assert len({s['global_step'] for s in steps}) == len(steps), 'only rank 0 writes the log'
+    assert (tmp_path / 'ddp' / 'checkpoints' / 'best' / 'config.json').exists()
