@@ -87,7 +87,13 @@ def test_gradients_reach_only_trainable_parts(tok):
 def test_candidate_readout_and_ppl_bounds(tok):
     m = _model(tok, readout='candidate').train()
     out = m(collate(_prompts(m), with_answer=True))
-    assert 'cand_loss' in out and torch.isfinite(out['loss'])
+    assert torch.isfinite(out['loss'])
+    # the pointer head: at the answer position the candidates' letters carry the per-candidate yes-logits
+    b = collate(_prompts(m)[:2], with_answer=False)
+    h = m.hidden(b)
+    yes_w = m.llm.get_base_model().get_output_embeddings().weight[m.prompts.yes]
+    want = h[torch.arange(2)[:, None], b.cand_pos] @ yes_w
+    assert torch.allclose(m.choice_logits(b, h), want, atol=1e-5)
     s = m.eval().score(collate(_prompts(m)[:2], with_answer=False))
     assert s.shape == (2, 5) and torch.allclose(s.sum(1), torch.ones(2), atol=1e-5)
     with pytest.raises(ValueError, match='longer than n_max=8'):

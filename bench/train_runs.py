@@ -1,0 +1,45 @@
+"""Run nbs/train.ipynb per dataset and per seed with papermill, then collect one table.
+
+    .venv/bin/python bench/train_runs.py --datasets ml-100k --seeds 0 1 2 [-p samples_per_epoch 3000 ...]
+
+Each run lands in runs/<dataset>/<run_name>/ (executed notebook, metrics.json, log, checkpoints); finished
+runs (with metrics.json) are skipped, unfinished ones resume from their last checkpoint. The table goes to
+bench/results/train_runs.md (mean ± std over seeds) and .json (every run).
+"""
+import argparse, ast, json
+from pathlib import Path
+
+import numpy as np
+import papermill as pm
+
+ap = argparse.ArgumentParser()
+ap.add_argument('--datasets', nargs='+', default=['ml-100k'])
+ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+ap.add_argument('--tag', default='default', help='run name prefix, e.g. an ablation name')
+ap.add_argument('-p', nargs=2, action='append', default=[], metavar=('NAME', 'VALUE'), help='notebook parameter (Python literal)')
+ap.add_argument('--out', default='bench/results/train_runs')
+a = ap.parse_args()
+params = {k: (ast.literal_eval(v) if v[:1] in '[{(0123456789-TFN\'"' else v) for k, v in a.p}
+
+rows = []
+for ds in a.datasets:
+    for seed in a.seeds:
+        name = f'{a.tag}-seed{seed}'; run = Path('runs') / ds.replace(':', '_') / name
+        if not (run / 'metrics.json').exists():
+            run.mkdir(parents=True, exist_ok=True)
+            pm.execute_notebook('nbs/train.ipynb', str(run / 'train.ipynb'), parameters=dict(params, dataset=ds, seed=seed, run_name=name), log_output=True)
+        m = json.loads((run / 'metrics.json').read_text())
+        rows.append(dict(dataset=ds, seed=seed, tag=a.tag, **{f'test_{k}': v for k, v in m['test'].items()},
+                         popularity=m['popularity_test_hr1'], wall_time_s=m['wall_time_s']))
+Path(a.out + '.json').parent.mkdir(parents=True, exist_ok=True)
+old = json.loads(Path(a.out + '.json').read_text()) if Path(a.out + '.json').exists() else []
+keep = [r for r in old if (r['dataset'], r['seed'], r['tag']) not in {(x['dataset'], x['seed'], x['tag']) for x in rows}]
+allrows = keep + rows
+Path(a.out + '.json').write_text(json.dumps(allrows, indent=1))
+md = ['| dataset | tag | seeds | HR@1 (score) | ValidRatio | HR@1 (gen) | VHR@1 | PPT acc | popularity | wall time (s) |', '|---|---|---|---|---|---|---|---|---|---|']
+for key in sorted({(r['dataset'], r['tag']) for r in allrows}):
+    rs = [r for r in allrows if (r['dataset'], r['tag']) == key]
+    f = lambda k: f"{np.mean([r.get(k, np.nan) for r in rs]):.3f} ± {np.std([r.get(k, np.nan) for r in rs]):.3f}"
+    md.append(f"| {key[0]} | {key[1]} | {len(rs)} | {f('test_score_hr1')} | {f('test_valid_ratio')} | {f('test_hr1')} | {f('test_vhr1')} | {f('test_ppt_acc')} | {f('popularity')} | {np.mean([r['wall_time_s'] for r in rs]):.0f} |")
+Path(a.out + '.md').write_text('Speeder test metrics on the fixed candidates (nbs/train.ipynb via bench/train_runs.py).\n\n' + '\n'.join(md) + '\n')
+print('\n'.join(md))
