@@ -4,8 +4,8 @@
 
 # %% ../nbs/05_encoders.ipynb #13e4d71e
 from __future__ import annotations
-import os, tempfile
-from dataclasses import dataclass, asdict
+import json, os, tempfile
+from dataclasses import dataclass, asdict, field
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +17,7 @@ from tqdm.auto import tqdm
 
 from .core import asset_dir, cache_dir, stable_hash
 from .data import SeqDataset
-from .sequential import SeqRecConfig, fit_seqrec
+from .sequential import SeqRecConfig, evaluate_seqrec, fit_seqrec
 
 # %% auto #0
 __all__ = ['MINILM', 'EFFNET', 'Features', 'cached_features', 'text_features', 'vision_features', 'sequential_features']
@@ -31,6 +31,7 @@ class Features:
     encoder: str # what produced them
     path: str = '' # cache file
     cached: bool = False # True when read from the cache
+    info: dict = field(default_factory=dict) # facts about the encoder, e.g. the sequential model's HR@1 on valid / test
 
     @property
     def dim(self) -> int: return self.x.shape[1]
@@ -38,22 +39,24 @@ class Features:
 def cached_features(kind: str, # 'text', 'vision' or 'sequential'
                     encoder: str, # encoder id, part of the key
                     inputs, # what the features depend on (titles, image fingerprints, split key...), hashed into the key
-                    compute, # () -> (x, mask)
+                    compute, # () -> (x, mask) or (x, mask, info)
                     refresh: bool = False, # recompute even when cached
                    ) -> Features:
     "Load features from the cache or compute and store them (atomically)."
     key = stable_hash(dict(kind=kind, encoder=encoder, inputs=inputs))
     path = cache_dir('features') / f"{kind}-{Path(str(encoder)).name.replace(':', '_')}-{key}.safetensors"
     if path.exists() and not refresh:
+        from safetensors import safe_open
+        with safe_open(path, 'pt') as f: info = json.loads((f.metadata() or {}).get('info', '{}'))
         t = load_file(path)
-        return Features(t['x'], t['mask'].bool(), encoder, str(path), True)
-    x, mask = compute()
-    x, mask = x.detach().float().contiguous(), mask.bool()
+        return Features(t['x'], t['mask'].bool(), encoder, str(path), True, info)
+    x, mask, *info = compute()
+    x, mask, info = x.detach().float().contiguous(), mask.bool(), (info[0] if info else {})
     assert x.shape[0] == mask.shape[0]
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.tmp'); os.close(fd)
-    save_file({'x': x, 'mask': mask.to(torch.uint8)}, tmp, metadata=dict(kind=kind, encoder=str(encoder), key=key))
+    save_file({'x': x, 'mask': mask.to(torch.uint8)}, tmp, metadata=dict(kind=kind, encoder=str(encoder), key=key, info=json.dumps(info)))
     os.replace(tmp, path)
-    return Features(x, mask, encoder, str(path), False)
+    return Features(x, mask, encoder, str(path), False, info)
 
 # %% ../nbs/05_encoders.ipynb #3dcacdea
 MINILM = 'all-MiniLM-L6-v2'
@@ -140,9 +143,10 @@ def vision_features(ds: SeqDataset,
 
 # %% ../nbs/05_encoders.ipynb #20656f36
 def sequential_features(ds: SeqDataset, cfg: SeqRecConfig | None = None, refresh: bool = False, progress: bool = True) -> Features:
-    "ID features: the item embeddings of a sequential recommender trained on `ds.train`."
+    "ID features: the item embeddings of a sequential recommender trained on `ds.train`; `info` holds its valid / test HR@1 on the fixed candidates (a baseline on the very same samples)."
     cfg = cfg or SeqRecConfig(model='sasrec')
     def compute():
-        model, _ = fit_seqrec(ds, cfg, progress=progress)
-        return model.item_embeddings(), torch.ones(ds.n_items, dtype=torch.bool)
-    return cached_features('sequential', cfg.model, dict(dataset=ds.key, cfg=asdict(cfg)), compute, refresh)
+        model, hist = fit_seqrec(ds, cfg, progress=progress)
+        info = dict(model=cfg.model, valid_hr1=evaluate_seqrec(model, ds.valid), test_hr1=evaluate_seqrec(model, ds.test), epochs_run=len(hist))
+        return model.item_embeddings(), torch.ones(ds.n_items, dtype=torch.bool), info
+    return cached_features('sequential', cfg.model, dict(dataset=ds.key, cfg=asdict(cfg), scored=True), compute, refresh)   # scored: the cache carries `info`

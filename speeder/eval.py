@@ -38,8 +38,9 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
     for s in tqdm(range(0, n, batch_size), desc='evaluating', disable=not progress, leave=False):
         idx = range(s, min(s + batch_size, n))
         b = collate([model.prompts.rec(hist(i), split.candidates[i].tolist(), int(split.labels[i])) for i in idx], with_answer=False)
-        scores.append(model.score(b).cpu())
-        if generate: parsed += model.generate(b)[1]
+        if generate: _, p, s = model.generate(b, return_scores=True); parsed += p   # scores and generation share the prompt pass
+        else: s = model.score(b)
+        scores.append(s.cpu())
         if ppt and len(split.ppt):
             pb = [model.prompts.ppt(split.history(i), split.ppt[i].tolist(), int(split.ppt_labels[i])) for i in idx
                   if len(split.history(i)) <= model.cfg.n_max]

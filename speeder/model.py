@@ -11,7 +11,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from peft import LoraConfig, get_peft_model
+from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from safetensors.torch import load_file, save_file
 
 from .backbone import load_backbone
@@ -132,10 +132,10 @@ class SpeederModel(nn.Module):
             la = la.scatter(1, ch, torch.where(ok, cl.to(la.dtype), la.gather(1, ch)))
         return la
 
-    def choice_logits(self, batch: PromptBatch, h=None) -> torch.Tensor:
+    def choice_logits(self, batch: PromptBatch, h=None, la=None) -> torch.Tensor:
         "(B, C) the answer position's logits of the choices (the candidates' index tokens, or yes / no)."
-        h = self.hidden(batch) if h is None else h
-        return self.answer_logits(batch, h).gather(1, batch.choices.clamp(min=0)).masked_fill(batch.choices < 0, float('-inf'))
+        if la is None: la = self.answer_logits(batch, self.hidden(batch) if h is None else h)
+        return la.gather(1, batch.choices.clamp(min=0)).masked_fill(batch.choices < 0, float('-inf'))
 
     def forward(self, batch: PromptBatch) -> dict:
         "Cross-entropy on the answer tokens only (Eq. 19); the first answer token is read through `answer_logits`."
@@ -159,14 +159,15 @@ class SpeederModel(nn.Module):
         return self.choice_logits(batch.to(self.device)).float().softmax(-1)
 
     @torch.no_grad()
-    def generate(self, batch: PromptBatch, max_new_tokens: int | None = None) -> tuple:
+    def generate(self, batch: PromptBatch, max_new_tokens: int | None = None,
+                 return_scores: bool = False) -> tuple: # also return `score`'s (B, C) probabilities, read from the same prompt pass
         "Free greedy generation over the whole vocabulary; returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
         batch = batch.to(self.device)
         titled = self.cfg.prompt.get('style', 'speeder') != 'speeder'
         n = max_new_tokens or (self.prompts.cfg.max_title_tokens + 1 if titled else 3)
         dec, eos = self.llm.get_base_model().get_decoder(), self.tok.eos_token_id
         o = dec(inputs_embeds=self.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
-        nxt = self.answer_logits(batch, o.last_hidden_state).argmax(-1)
+        la = self.answer_logits(batch, o.last_hidden_state); nxt = la.argmax(-1)
         past, att, pos = o.past_key_values, batch.attention_mask, batch.position_ids[:, -1:]
         out, done = [nxt], nxt == eos
         for _ in range(n - 1):
@@ -177,7 +178,8 @@ class SpeederModel(nn.Module):
             nxt = torch.where(done, torch.full_like(nxt, eos), self._head(o.last_hidden_state[:, -1]).argmax(-1))
             out.append(nxt); done = done | (nxt == eos)
         texts = self.tok.batch_decode(torch.stack(out, 1), skip_special_tokens=True)
-        return texts, [self.parse(t, batch, b) for b, t in enumerate(texts)]
+        parsed = [self.parse(t, batch, b) for b, t in enumerate(texts)]
+        return (texts, parsed, self.choice_logits(batch, la=la).float().softmax(-1)) if return_scores else (texts, parsed)
 
     def parse(self, text: str, batch: PromptBatch, b: int) -> int:
         "The choice a generated answer names, or -1 (invalid)."
@@ -231,10 +233,17 @@ class SpeederModel(nn.Module):
         t = load_file(path / 'features.safetensors')
         feats = {m: Features(t[f'{m}.x'], t[f'{m}.mask'].bool(), enc.get(m, '')) for m in {k.split('.')[0] for k in t if k != 'none'}}
         items = json.loads((path / 'items.json').read_text())
-        model = cls(cfg, llm, tok, feats, items['titles'], items['item_ids'])
-        model.llm.load_adapter(str(path / 'lora'), adapter_name='default', is_trainable=True)
-        missing, unexpected = model.load_state_dict(load_file(path / 'speeder.safetensors'), strict=False)
+        return cls(cfg, llm, tok, feats, items['titles'], items['item_ids']).load_weights(path)
+
+    def load_weights(self, path) -> 'SpeederModel':
+        "Load a saved model's trained weights (LoRA, item encoder, PPL, active modalities) into this one (same config); e.g. the best checkpoint after training."
+        path = Path(path)
+        lora = load_file(path / 'lora' / 'adapter_model.safetensors')
+        if set_peft_model_state_dict(self.llm, lora).unexpected_keys: raise ValueError(f'{path}/lora does not match this model (other LoRA rank / targets?).')
+        missing, unexpected = self.load_state_dict(load_file(path / 'speeder.safetensors'), strict=False)
         bad = [k for k in missing if not k.startswith('llm.')] + list(unexpected)
         if bad: raise ValueError(f'{path}/speeder.safetensors does not match the config: {bad[:5]}')
-        model.active = tuple(meta['active']) if meta['active'] else None
-        return model.eval()
+        active = json.loads((path / 'config.json').read_text())['active']
+        self.active = tuple(active) if active else None
+        self._cache = None
+        return self.eval()

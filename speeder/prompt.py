@@ -21,12 +21,14 @@ class PromptConfig:
     "How prompts are worded and laid out."
     style: str = 'speeder' # 'speeder' ([index][item token]), 'llara' (title + ID token), 'tallrec' (titles only)
     noun: str = 'item' # what the items are called in the text, e.g. 'movie'
-    chat: bool = True # wrap in the tokenizer's chat template (when it has one)
+    wording: str = 'instruct' # 'instruct': chat template + a sentence of instruction; 'compact': a few words, no chat template (about half the tokens)
+    chat: bool = True # wrap in the tokenizer's chat template (when it has one; 'instruct' wording only)
     system: str = 'You are a sequential recommender.' # system message (a short one: the default may be long)
     max_title_tokens: int = 24 # titles are cut to this many tokens (llara / tallrec)
 
     def __post_init__(self):
         if self.style not in ('speeder', 'llara', 'tallrec'): raise ValueError(f"PromptConfig.style={self.style!r}: choose 'speeder', 'llara' or 'tallrec'.")
+        if self.wording not in ('instruct', 'compact'): raise ValueError(f"PromptConfig.wording={self.wording!r}: choose 'instruct' or 'compact'.")
 
 @dataclass
 class Prompt:
@@ -53,19 +55,23 @@ class PromptBuilder:
         self.hist_ids, self.cand_ids = [self._one(s) for s in HIST_LABELS], [self._one(s) for s in CAND_LABELS]
         self.yes, self.no = self._one(' yes'), self._one(' no')
         self.sep = enc(',')
-        n = self.cfg.noun
-        if self.cfg.chat and getattr(tok, 'chat_template', None):
-            msgs = [dict(role='system', content=self.cfg.system), dict(role='user', content='\x00')]
-            text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
-            pre, post = text.split('\x00')
-        else: pre, post = (self.cfg.system + '\n' if self.cfg.system else ''), '\n'
-        self.prefix, self.suffix = enc(pre), enc(post) + enc('Answer:')
-        self.t_hist = enc(f'The user interacted with these {n}s, oldest first:')
-        self.t_cand = enc(f'. Candidates:')
-        self.t_ask = enc(f'. Which candidate will the user choose next? Answer with its letter.') if self.cfg.style == 'speeder' else \
-                     enc(f'. Which candidate will the user choose next? Answer with its title.')
-        self.t_ppt = enc(f'. Three of these {n}s:')
-        self.t_ppt_ask = enc(f'. Is the first one at most as far from the second as the second is from the third in the history? Answer yes or no.')
+        n, what = self.cfg.noun, 'letter' if self.cfg.style == 'speeder' else 'title'
+        if self.cfg.wording == 'compact':   # the same layout in a few words
+            self.prefix, self.suffix = [], enc(' Answer:')
+            self.t_hist, self.t_cand, self.t_ask = enc(f'{n.capitalize()}s so far:'), enc('. Candidates:'), enc(f'. Next {what}?')
+            self.t_ppt, self.t_ppt_ask = enc('. Three of them:'), enc('. Gap 1-2 at most gap 2-3?')
+        else:
+            if self.cfg.chat and getattr(tok, 'chat_template', None):
+                msgs = [dict(role='system', content=self.cfg.system), dict(role='user', content='\x00')]
+                text = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+                pre, post = text.split('\x00')
+            else: pre, post = (self.cfg.system + '\n' if self.cfg.system else ''), '\n'
+            self.prefix, self.suffix = enc(pre), enc(post) + enc('Answer:')
+            self.t_hist = enc(f'The user interacted with these {n}s, oldest first:')
+            self.t_cand = enc(f'. Candidates:')
+            self.t_ask = enc(f'. Which candidate will the user choose next? Answer with its {what}.')
+            self.t_ppt = enc(f'. Three of these {n}s:')
+            self.t_ppt_ask = enc(f'. Is the first one at most as far from the second as the second is from the third in the history? Answer yes or no.')
         self.title_ids = [enc(' ' + t)[:self.cfg.max_title_tokens] if t else [] for t in titles] if titles is not None else None
         if self.cfg.style != 'speeder' and self.title_ids is None: raise ValueError(f"style={self.cfg.style!r} needs titles=.")
         self.end = [tok.eos_token_id] if tok.eos_token_id is not None else []

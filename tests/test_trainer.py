@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from speeder.backbone import tiny_llama
 from speeder.model import SpeederModel
+from speeder.prompt import collate
 from speeder.mpo import set_stage
 from speeder.trainer import DivergenceError, train
 from trainer_helpers import tiny_cfg, tiny_setup
@@ -28,8 +30,11 @@ def test_resume_gives_identical_losses(tmp_path):
     assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
     valid = [json.loads(l) for l in (tmp_path / 'run' / 'log.jsonl').read_text().splitlines() if '"valid"' in l]
     assert all(0 <= v['vhr1'] <= v['valid_ratio'] <= 1 and 0 <= v['ppt_acc'] <= 1 for v in valid)
-    best = SpeederModel.load(tmp_path / 'run' / 'checkpoints' / 'best', llm=tiny_setup()[1].llm.get_base_model(), tok=model.tok)
-    assert best.cfg.n_max == 6
+    best_dir = tmp_path / 'run' / 'checkpoints' / 'best'
+    best = SpeederModel.load(best_dir, llm=tiny_llama(vocab_size=len(model.tok), hidden=32), tok=model.tok)
+    live = tiny_setup(init_seed=2)[1].load_weights(best_dir)          # the notebook's way: best weights back into the live model
+    b = collate([best.prompts.rec(ds.valid.history(0)[-6:], ds.valid.candidates[0].tolist())], with_answer=False)
+    assert best.cfg.n_max == 6 and torch.allclose(best.score(b), live.score(b), atol=1e-6)
 
 
 def test_divergence_stops_clearly(tmp_path):
