@@ -172,4 +172,12 @@ d = { 'settings': { 'branch': 'main',
                                  'speeder.trainer.pick_precision': ('trainer.html#pick_precision', 'speeder/trainer.py'),
                                  'speeder.trainer.save_checkpoint': ('trainer.html#save_checkpoint', 'speeder/trainer.py'),
                                  'speeder.trainer.train': ('trainer.html#train', 'speeder/trainer.py'),
-                                 'speeder.trainer.warmup_cosine': ('trainer.html#warmup_cosine', 'speeder/trainer.py')}}}
+                                 'speeder.trainer.warmup_cosine': ('trainer.html#warmup_cosine', 'speeder/trainer.py')},
+            'speeder.viz': { 'speeder.viz._thumb': ('viz.html#_thumb', 'speeder/viz.py'),
+                             'speeder.viz.attention_map': ('viz.html#attention_map', 'speeder/viz.py'),
+                             'speeder.viz.case_html': ('viz.html#case_html', 'speeder/viz.py'),
+                             'speeder.viz.case_study': ('viz.html#case_study', 'speeder/viz.py'),
+                             'speeder.viz.load_run': ('viz.html#load_run', 'speeder/viz.py'),
+                             'speeder.viz.ppt_records': ('viz.html#ppt_records', 'speeder/viz.py'),
+                             'speeder.viz.ppt_summary': ('viz.html#ppt_summary', 'speeder/viz.py'),
+                             'speeder.viz.token_labels': ('viz.html#token_labels', 'speeder/viz.py')}}}

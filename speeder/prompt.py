@@ -59,7 +59,7 @@ class PromptBuilder:
         if self.cfg.wording == 'compact':   # the same layout in a few words
             self.prefix, self.suffix = [], enc(' Answer:')
             self.t_hist, self.t_cand, self.t_ask = enc(f'{n.capitalize()}s so far:'), enc('. Candidates:'), enc(f'. Next {what}?')
-            self.t_ppt, self.t_ppt_ask = enc('. Three of them:'), enc('. Gap 1-2 at most gap 2-3?')
+            self.t_ppt, self.t_ppt_ask = enc('. Three of them:'), enc('. First gap at most the second?')   # no longer than a rec prompt
         else:
             if self.cfg.chat and getattr(tok, 'chat_template', None):
                 msgs = [dict(role='system', content=self.cfg.system), dict(role='user', content='\x00')]
