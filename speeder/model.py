@@ -36,6 +36,7 @@ class SpeederConfig:
     readout: str = 'index' # 'index': the LM head's logits of the candidates' index tokens at the answer position (paper); 'candidate': those logits come from a yes-logit read at each candidate's item token (a pointer head; an extra)
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
     item_encoder: str = 'mrc' # 'mrc' (Speeder), 'id' (LLaRA-style: projected SASRec embedding), 'none' (TALLRec-style)
+    choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices only (the candidates, or yes / no), added to the answer-token loss: a ranking signal from the first step
     mrc: dict = field(default_factory=dict) # MRCConfig fields
     prompt: dict = field(default_factory=dict) # PromptConfig fields
 
@@ -145,12 +146,16 @@ class SpeederModel(nn.Module):
         first = batch.labels[rows, (batch.answer_pos + 1).clamp(max=h.shape[1] - 1)]
         has = first != -100
         if not has.any(): raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
-        losses = F.cross_entropy(self.answer_logits(batch, h)[has].float(), first[has], reduction='none')
+        la = self.answer_logits(batch, h)
+        losses = F.cross_entropy(la[has].float(), first[has], reduction='none')
         nxt = batch.labels[:, 1:] != -100                                            # later answer tokens (titles)
         nxt[rows, batch.answer_pos] = False
         if nxt.any(): losses = torch.cat([losses, F.cross_entropy(self._head(h[:, :-1][nxt]).float(), batch.labels[:, 1:][nxt], reduction='none')])
         loss = losses.mean()
-        return dict(loss=loss)
+        if not self.cfg.choice_loss: return dict(loss=loss)
+        ok = has & (batch.target >= 0)
+        ce = F.cross_entropy(self.choice_logits(batch, la=la)[ok].float(), batch.target[ok]) if ok.any() else loss.new_zeros(())
+        return dict(loss=loss + self.cfg.choice_loss * ce, answer_loss=loss.detach(), choice_loss=ce.detach())
 
     # --- inference -------------------------------------------------------------------------
     @torch.no_grad()
