@@ -148,7 +148,7 @@ class SpeederModel(nn.Module):
         if not has.any(): raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
         la = self.answer_logits(batch, h)
         losses = F.cross_entropy(la[has].float(), first[has], reduction='none')
-        nxt = batch.labels[:, 1:] != -100                                            # later answer tokens (titles)
+        nxt = batch.labels[:, 1:] != -100                                            # later answer tokens (end of text, titles)
         nxt[rows, batch.answer_pos] = False
         if nxt.any(): losses = torch.cat([losses, F.cross_entropy(self._head(h[:, :-1][nxt]).float(), batch.labels[:, 1:][nxt], reduction='none')])
         loss = losses.mean()

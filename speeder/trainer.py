@@ -46,10 +46,15 @@ class TrainConfig:
     mixed_precision: str = 'auto' # 'auto' (bf16 on GPU or a CPU with AMX), 'bf16', 'no'
     eval_samples: int | None = None # cap on valid samples per epoch (None = all)
     eval_generate: bool = True # measure ValidRatio / VHR@1 by generation at each validation
-    select_metric: str = 'score_hr1' # validation metric that picks the best checkpoint
+    select_metric: str = 'vhr1' # validation metric that picks the best checkpoint (ties: the later one); 'vhr1' also guards against answers that stop being valid
     save_every: int = 25 # optimizer steps between resume checkpoints
     seed: int = 0
     max_steps: int | None = None # stop after this many optimizer steps in total (to test interruption)
+
+    def __post_init__(self):
+        gen = ('valid_ratio', 'hr1', 'vhr1')
+        if self.select_metric not in gen + ('score_hr1', 'ppt_acc'): raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + ('score_hr1', 'ppt_acc')}.")
+        if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or select_metric='score_hr1').")
 
 # %% ../nbs/11_trainer.ipynb #857b93a4
 def draw_train_prompts(model, ds: SeqDataset, cfg: TrainConfig, stage: int, epoch: int) -> list:
@@ -196,7 +201,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             um.train()
             log(kind='valid', stage=stage, epoch=ep, global_step=gs, **metrics, time=round(time.time() - t0, 1))
             acc.print(f'stage {stage} epoch {ep}: valid {json.dumps({kk: round(v, 4) for kk, v in metrics.items()})}')
-            if metrics[cfg.select_metric] > best:
+            if metrics[cfg.select_metric] >= best:   # ties: the later checkpoint (more stages, more samples)
                 best, best_metrics = metrics[cfg.select_metric], dict(metrics, stage=stage, epoch=ep)
                 if main: um.save(ckpt / 'best')
             if main:
