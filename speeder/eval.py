@@ -12,7 +12,7 @@ from .data import Split
 from .prompt import collate
 
 # %% auto #0
-__all__ = ['gen_metrics', 'evaluate']
+__all__ = ['gen_metrics', 'ppt_records', 'evaluate']
 
 # %% ../nbs/10_eval.ipynb #56f26594
 def gen_metrics(parsed, targets) -> dict:
@@ -22,6 +22,22 @@ def gen_metrics(parsed, targets) -> dict:
     vr = float(valid.mean()) if len(parsed) else 0.
     hr = float(correct.sum() / valid.sum()) if valid.any() else 0.
     return dict(valid_ratio=vr, hr1=hr, vhr1=hr * vr)
+
+# %% ../nbs/10_eval.ipynb #c2d3e4f5
+@torch.no_grad()
+def ppt_records(model, split: Split, max_samples: int | None = None, # the first N samples' triples only
+                batch_size: int = 32) -> list:
+    "One record per PPT triple of `split` (histories up to n_max): index, positions, gaps, label (1 = yes), P(yes), correct."
+    if not len(split.ppt): raise ValueError('This split has no PPT triples (the dataset was built with Protocol.ppt=False).')
+    idx = [i for i in range(len(split) if max_samples is None else min(max_samples, len(split))) if len(split.history(i)) <= model.cfg.n_max]
+    out = []
+    for s in range(0, len(idx), batch_size):
+        ii = idx[s:s + batch_size]
+        b = collate([model.prompts.ppt(split.history(i), split.ppt[i].tolist(), int(split.ppt_labels[i])) for i in ii], with_answer=False)
+        for i, py in zip(ii, model.score(b)[:, 0].cpu().tolist()):
+            a, b_, c = map(int, split.ppt[i]); label = int(split.ppt_labels[i])
+            out.append(dict(i=i, positions=(a, b_, c), gap1=abs(b_ - a), gap2=abs(c - b_), label=label, p_yes=py, correct=(py >= 0.5) == (label == 1)))
+    return out
 
 # %% ../nbs/10_eval.ipynb #384a5d4f
 @torch.no_grad()
@@ -34,22 +50,17 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
     was = model.training; model.eval(); model.cache_item_tokens()
     n = len(split) if max_samples is None else min(max_samples, len(split))
     hist = lambda i: split.history(i)[-model.cfg.n_max:]
-    scores, parsed, ppt_ok = [], [], []
+    scores, parsed = [], []
     for s in tqdm(range(0, n, batch_size), desc='evaluating', disable=not progress, leave=False):
         idx = range(s, min(s + batch_size, n))
         b = collate([model.prompts.rec(hist(i), split.candidates[i].tolist(), int(split.labels[i])) for i in idx], with_answer=False)
         if generate: _, p, s = model.generate(b, return_scores=True); parsed += p   # scores and generation share the prompt pass
         else: s = model.score(b)
         scores.append(s.cpu())
-        if ppt and len(split.ppt):
-            pb = [model.prompts.ppt(split.history(i), split.ppt[i].tolist(), int(split.ppt_labels[i])) for i in idx
-                  if len(split.history(i)) <= model.cfg.n_max]
-            if pb:
-                q = collate(pb, with_answer=False)
-                ppt_ok += (model.score(q).argmax(1).cpu() == q.target).tolist()
     sc = torch.cat(scores); labels = torch.as_tensor(split.labels[:n])
     out = dict(score_hr1=float((sc.argmax(1) == labels).float().mean()), n=n)
     if generate: out.update(gen_metrics(parsed, labels.numpy()))
-    if ppt_ok: out['ppt_acc'] = float(np.mean(ppt_ok))
+    recs = ppt_records(model, split, n) if ppt and len(split.ppt) else []
+    if recs: out['ppt_acc'] = float(np.mean([r['correct'] for r in recs]))
     model.train(was)
     return out

@@ -11,12 +11,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .data import SeqDataset, Split, load_dataset
+from .data import SeqDataset, load_dataset
 from .model import SpeederModel
 from .prompt import Prompt, collate
 
 # %% auto #0
-__all__ = ['load_run', 'token_labels', 'attention_map', 'ppt_records', 'ppt_summary', 'case_study', 'case_html']
+__all__ = ['load_run', 'token_labels', 'attention_map', 'ppt_summary', 'case_study', 'case_html']
 
 # %% ../nbs/12_viz.ipynb #db0996f1
 def load_run(run_dir, # a train.ipynb output folder, e.g. runs/ml-100k/seed0
@@ -57,22 +57,6 @@ def attention_map(model: SpeederModel, prompt: Prompt) -> dict:
                 slots=list(prompt.slots), history_slots=[p for p, q in zip(prompt.slots, prompt.slot_pos) if q > 0])
 
 # %% ../nbs/12_viz.ipynb #4e4d9ef2
-@torch.no_grad()
-def ppt_records(model: SpeederModel, split: Split, max_samples: int | None = None, batch_size: int = 32) -> list:
-    "One record per PPT triple of `split`: index, positions, gaps, label (1 = yes), P(yes), correct."
-    if not len(split.ppt): raise ValueError('This split has no PPT triples (the dataset was built with Protocol.ppt=False).')
-    model.eval()
-    idx = [i for i in range(len(split) if max_samples is None else min(max_samples, len(split))) if len(split.history(i)) <= model.cfg.n_max]
-    out = []
-    for s in range(0, len(idx), batch_size):
-        ii = idx[s:s + batch_size]
-        b = collate([model.prompts.ppt(split.history(i), split.ppt[i].tolist(), int(split.ppt_labels[i])) for i in ii], with_answer=False)
-        p_yes = model.score(b)[:, 0].cpu()
-        for i, py in zip(ii, p_yes.tolist()):
-            a_, b_, c_ = map(int, split.ppt[i]); label = int(split.ppt_labels[i])
-            out.append(dict(i=i, positions=(a_, b_, c_), gap1=abs(b_ - a_), gap2=abs(c_ - b_), label=label, p_yes=py, correct=(py >= 0.5) == (label == 1)))
-    return out
-
 def ppt_summary(records: list, bins=(0, 1, 2, 4, 8, 26)) -> dict:
     "Accuracy overall / per label / per |gap2 - gap1| bin, and the majority-answer rate."
     ok = np.array([r['correct'] for r in records], dtype=float); lab = np.array([r['label'] for r in records])
