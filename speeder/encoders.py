@@ -12,6 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from PIL import Image
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
@@ -46,7 +47,6 @@ def cached_features(kind: str, # 'text', 'vision' or 'sequential'
     key = stable_hash(dict(kind=kind, encoder=encoder, inputs=inputs))
     path = cache_dir('features') / f"{kind}-{Path(str(encoder)).name.replace(':', '_')}-{key}.safetensors"
     if path.exists() and not refresh:
-        from safetensors import safe_open
         with safe_open(path, 'pt') as f: info = json.loads((f.metadata() or {}).get('info', '{}'))
         t = load_file(path)
         return Features(t['x'], t['mask'].bool(), encoder, str(path), True, info)
