@@ -16,7 +16,7 @@ from .model import SpeederModel
 from .prompt import Prompt, collate
 
 # %% auto #0
-__all__ = ['load_run', 'token_labels', 'attention_map', 'ppt_summary', 'case_study', 'case_html']
+__all__ = ['load_run', 'token_labels', 'attention_map', 'ppt_summary', 'case_studies', 'case_study', 'case_html']
 
 # %% ../nbs/12_viz.ipynb #db0996f1
 def load_run(run_dir, # a train.ipynb output folder, e.g. runs/ml-100k/seed0
@@ -71,17 +71,28 @@ def ppt_summary(records: list, bins=(0, 1, 2, 4, 8, 26)) -> dict:
 
 # %% ../nbs/12_viz.ipynb #f6228c15
 @torch.no_grad()
-def case_study(model: SpeederModel, ds: SeqDataset, split: str = 'test', i: int = 0) -> dict:
-    "History, candidates (with probabilities), generated answer and outcome for sample `i` of `split`."
-    sp = ds.splits[split]
-    if not 0 <= i < len(sp): raise IndexError(f'{split} has {len(sp)} samples; i={i} is out of range.')
-    h, c, label = sp.history(i)[-model.cfg.n_max:], sp.candidates[i].tolist(), int(sp.labels[i])
-    b = collate([model.prompts.rec(h, c, label)], with_answer=False)
-    model.eval(); texts, parsed, probs = model.generate(b, return_scores=True)
+def case_studies(model: SpeederModel, ds: SeqDataset, split: str = 'test',
+                 indices: list | None = None, # samples of `split` (default: all)
+                 batch_size: int = 16) -> list:
+    "History, candidates (with probabilities), generated answer and outcome per sample, from batched prompt passes."
+    sp = ds.splits[split]; indices = list(range(len(sp)) if indices is None else indices)
+    bad = [i for i in indices if not 0 <= i < len(sp)]
+    if bad: raise IndexError(f'{split} has {len(sp)} samples; i={bad[0]} is out of range.')
+    model.eval(); out = []
     item = lambda j: dict(item=int(j), title=ds.titles[j], image=ds.images[j] if ds.images else None)
-    cands = [dict(item(j), letter=chr(65 + k), prob=float(probs[0, k]), target=k == label) for k, j in enumerate(c)]
-    return dict(split=split, i=i, history=[item(j) for j in h], candidates=cands, generated=texts[0], choice=parsed[0],
-                target=label, hit=parsed[0] == label, top=int(probs[0].argmax()))
+    for s in range(0, len(indices), batch_size):
+        ii = indices[s:s + batch_size]
+        hs, cs, ls = [sp.history(i)[-model.cfg.n_max:] for i in ii], [sp.candidates[i].tolist() for i in ii], [int(sp.labels[i]) for i in ii]
+        texts, parsed, probs = model.generate(collate([model.prompts.rec(h, c, l) for h, c, l in zip(hs, cs, ls)], with_answer=False), return_scores=True)
+        for r, i in enumerate(ii):
+            cands = [dict(item(j), letter=chr(65 + k), prob=float(probs[r, k]), target=k == ls[r]) for k, j in enumerate(cs[r])]
+            out.append(dict(split=split, i=i, history=[item(j) for j in hs[r]], candidates=cands, generated=texts[r], choice=parsed[r],
+                            target=ls[r], hit=parsed[r] == ls[r], top=int(probs[r].argmax())))
+    return out
+
+def case_study(model: SpeederModel, ds: SeqDataset, split: str = 'test', i: int = 0) -> dict:
+    "One sample's case study (see `case_studies`)."
+    return case_studies(model, ds, split, [i])[0]
 
 def _thumb(path, size: int = 72) -> str:
     if not path: return '<div style="width:48px;height:72px;background:#eee"></div>'
