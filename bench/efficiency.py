@@ -6,7 +6,7 @@ The three models share the backbone, the batches (same samples) and the machine;
 interleaved round by round, so noise hits all alike, and reported as medians and as ratios to Speeder.
 Writes bench/results/efficiency.{json,md}.
 """
-import argparse, json, platform, statistics, time
+import argparse, json, platform, statistics, sys, time
 from pathlib import Path
 
 import torch
@@ -67,7 +67,7 @@ meta = dict(dataset=a.dataset, images=a.image_dir is not None, n_max=a.n_max, wo
 Path(a.out + '.json').parent.mkdir(parents=True, exist_ok=True)
 Path(a.out + '.json').write_text(json.dumps(dict(meta, rows=rows, raw=times), indent=1))
 md = [f"Seconds per sample (median of {a.rounds} interleaved rounds, batch {B}, {a.dataset} test samples, n_max={a.n_max}, {a.wording} wording, "
-      f"{meta['threads']} threads, fp32 CPU). Ratios are to Speeder in the same run.", '', 'Reproduce: see the docstring of bench/efficiency.py', '',
+      f"{meta['threads']} threads, fp32 CPU). Ratios are to Speeder in the same run.", '', 'Reproduce: `.venv/bin/python ' + ' '.join(['bench/efficiency.py'] + sys.argv[1:]) + '`', '',
       '| model | tokens / sample | train step | × | score (1 pass) | × | generate | × |', '|---|---|---|---|---|---|---|---|']
 for n, rw in rows.items():
     md.append(f"| {n} | {rw['tokens']:.1f} | {rw['train']:.3f} | {rw['train_x']} | {rw['score']:.3f} | {rw['score_x']} | {rw['generate']:.3f} | {rw['generate_x']} |")
