@@ -39,9 +39,9 @@ class TrainConfig:
     batch_size: int = 8
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
     lr_lora: float = 5e-4
-    lr_items: float = 2e-3 # MRC, PPL
+    lr_items: float = 1e-3 # MRC, PPL (2e-3 gave loss spikes when a stage's gate opened)
     weight_decay: float = 0.0
-    warmup_frac: float = 0.1 # warm-up from lr/100 over this fraction of a stage's steps, then cosine decay
+    warmup_frac: float = 0.3 # warm-up from lr/100 over this fraction of a stage's steps, then cosine decay (each stage starts a fresh optimizer)
     max_grad_norm: float = 1.0
     mixed_precision: str = 'auto' # 'auto' (bf16 on GPU or a CPU with AMX), 'bf16', 'no'
     eval_samples: int | None = None # cap on valid samples per epoch (None = all)
