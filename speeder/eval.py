@@ -29,6 +29,7 @@ def ppt_records(model, split: Split, max_samples: int | None = None, # the first
                 batch_size: int = 32) -> list:
     "One record per PPT triple of `split` (histories up to n_max): index, positions, gaps, label (1 = yes), P(yes), correct."
     if not len(split.ppt): raise ValueError('This split has no PPT triples (the dataset was built with Protocol.ppt=False).')
+    model.eval()
     idx = [i for i in range(len(split) if max_samples is None else min(max_samples, len(split))) if len(split.history(i)) <= model.cfg.n_max]
     out = []
     for s in range(0, len(idx), batch_size):
