@@ -6,7 +6,7 @@ Each run lands in runs/<dataset>/<run_name>/ (executed notebook, metrics.json, l
 runs (with metrics.json) are skipped, unfinished ones resume from their last checkpoint. The table goes to
 bench/results/train_runs.md (mean ± std over seeds) and .json (every run).
 """
-import argparse, ast, json
+import argparse, ast, json, shlex
 from pathlib import Path
 
 import numpy as np
@@ -43,7 +43,7 @@ for key in sorted({(r['dataset'], r['tag']) for r in allrows}):
     f = lambda k: f"{np.mean(v(k)):.3f} ± {np.std(v(k)):.3f}"
     md.append(f"| {key[0]} | {key[1]} | {len(rs)} | {f('test_score_hr1')} | {f('test_valid_ratio')} | {f('test_hr1')} | {f('test_vhr1')} | {f('test_ppt_acc')} | {f('popularity')} | {f('sasrec')} | {min(r['wall_time_s'] for r in rs) / 60:.1f}–{max(r['wall_time_s'] for r in rs) / 60:.1f} |")
 cmds = sorted({' '.join(['.venv/bin/python bench/train_runs.py --tag', r['tag'], '--seeds', *map(str, sorted(x['seed'] for x in allrows if x['tag'] == r['tag']))]
-                        + [f'-p {k} {v!r}' for k, v in (r.get('params') or {}).items()]) for r in allrows})
+                        + [f'-p {k} {shlex.quote(v if isinstance(v, str) else repr(v))}' for k, v in (r.get('params') or {}).items()]) for r in allrows})
 Path(a.out + '.md').write_text('Speeder test metrics on the fixed candidates (nbs/train.ipynb via bench/train_runs.py; mean ± std over seeds; '
                                'popularity and SASRec on the same test candidates of each seed).\n\n' + '\n'.join(md) + '\n\nReproduce:\n\n'
                                + '\n'.join(f'    {c}' for c in cmds) + '\n')
