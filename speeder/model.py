@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_model.ipynb #f227d507
 from __future__ import annotations
-import json, shutil, string, tempfile
+import inspect, json, shutil, string, tempfile
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -173,13 +173,14 @@ class SpeederModel(nn.Module):
         dec, eos = self.llm.get_base_model().get_decoder(), self.tok.eos_token_id
         o = dec(inputs_embeds=self.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
         la = self.answer_logits(batch, o.last_hidden_state); nxt = la.argmax(-1)
-        past, att, pos = o.past_key_values, batch.attention_mask, batch.position_ids[:, -1:]
+        kv = 'cache' if 'cache' in inspect.signature(dec.forward).parameters else 'past_key_values'   # transformers >= 5.24 renamed it
+        past, att, pos = o[kv], batch.attention_mask, batch.position_ids[:, -1:]
         out, done = [nxt], nxt == eos
         for _ in range(n - 1):
             if done.all(): break
             att = torch.cat([att, torch.ones_like(att[:, :1])], 1); pos = pos + 1
-            o = dec(input_ids=nxt[:, None], attention_mask=att, position_ids=pos, past_key_values=past, use_cache=True)
-            past = o.past_key_values
+            o = dec(input_ids=nxt[:, None], attention_mask=att, position_ids=pos, use_cache=True, **{kv: past})
+            past = o[kv]
             nxt = torch.where(done, torch.full_like(nxt, eos), self._head(o.last_hidden_state[:, -1]).argmax(-1))
             out.append(nxt); done = done | (nxt == eos)
         texts = self.tok.batch_decode(torch.stack(out, 1), skip_special_tokens=True)

@@ -74,6 +74,26 @@ def test_padding_does_not_change_outputs(tok):
         assert t1[0] == texts[k] and p1[0] == parsed[k]
 
 
+def test_cached_generation_matches_recomputation(tok):
+    "generate's KV-cached loop decodes what greedy decoding over the whole, growing sequence decodes."
+    m = _model(tok)
+    with torch.no_grad():
+        for n, p in m.llm.named_parameters():
+            if 'lora_B' in n: p.add_(0.1 * torch.randn_like(p))
+    b = collate(_prompts(m), with_answer=False); eos = m.tok.eos_token_id
+    texts, _ = m.generate(b, max_new_tokens=4)
+    dec = m.llm.get_base_model().get_decoder(); emb = dec.get_input_embeddings()
+    x, att, pos, out = m.inputs_embeds(b), b.attention_mask, b.position_ids, []
+    with torch.no_grad():
+        for step in range(4):
+            h = dec(inputs_embeds=x, attention_mask=att, position_ids=pos, use_cache=False).last_hidden_state
+            nxt = m.answer_logits(b, h).argmax(-1) if step == 0 else m._head(h[:, -1]).argmax(-1)
+            if out: nxt = torch.where(torch.stack(out).eq(eos).any(0), torch.full_like(nxt, eos), nxt)
+            out.append(nxt)
+            x = torch.cat([x, emb(nxt)[:, None]], 1); att = torch.cat([att, torch.ones_like(att[:, :1])], 1); pos = torch.cat([pos, pos[:, -1:] + 1], 1)
+    assert m.tok.batch_decode(torch.stack(out, 1), skip_special_tokens=True) == texts
+
+
 def test_gradients_reach_only_trainable_parts(tok):
     m = _model(tok).train()
     m(collate(_prompts(m), with_answer=True))['loss'].backward()
