@@ -180,12 +180,12 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                         raise DivergenceError(f'Loss became {loss.item()} at stage {stage}, epoch {ep}, step {step}. The last good checkpoint '
                                               f"is {ckpt / 'last'} (best: {ckpt / 'best'}); lower lr_lora / lr_items or check the data.")
                     acc.backward(loss)
-                    if acc.sync_gradients: acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)
+                    if acc.sync_gradients: gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
                     opt_p.step(); sched.step() if acc.sync_gradients else None; opt_p.zero_grad()
                 run += loss.item(); k += 1
                 if acc.sync_gradients:
                     step += 1; gs += 1; bar.update(1)
-                    rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, loss=run / k, lr=sched.get_last_lr()[0],
+                    rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, loss=run / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
                                **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
                     log(**rec); bar.set_postfix(loss=f'{run / k:.3f}'); run, k = 0., 0
                     if main and step % cfg.save_every == 0:

@@ -1,4 +1,4 @@
-import json, os, subprocess, sys
+import json, math, os, subprocess, sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,7 @@ from trainer_helpers import tiny_cfg, tiny_setup
 
 
 def _losses(path):
-    return [(r['stage'], r['epoch'], r['step'], round(r['loss'], 6)) for r in map(json.loads, Path(path).read_text().splitlines()) if r['kind'] == 'step']
+    return [(r['stage'], r['epoch'], r['step'], round(r['loss'], 6), round(r['grad_norm'], 4)) for r in map(json.loads, Path(path).read_text().splitlines()) if r['kind'] == 'step']
 
 
 def test_resume_gives_identical_losses(tmp_path):
@@ -21,6 +21,7 @@ def test_resume_gives_identical_losses(tmp_path):
     full = train(model, ds, tiny_cfg(), tmp_path / 'full', progress=False)
     ref = _losses(tmp_path / 'full' / 'log.jsonl')
     assert len(ref) == 6 * 3 and full['best'] is not None and not full['stopped_early']
+    assert all(gn > 0 and math.isfinite(gn) for *_, gn in ref)   # the pre-clipping gradient norm of each step
     # interrupted mid-epoch in stage 2 (step 9 of 18), then resumed in a new model object
     ds, model = tiny_setup()
     part = train(model, ds, tiny_cfg(max_steps=9), tmp_path / 'run', progress=False)
