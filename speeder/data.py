@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #f21d9976
 from __future__ import annotations
-import dataclasses, gzip, inspect, json, ast, os
+import dataclasses, gzip, hashlib, inspect, json, ast, os
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable
@@ -15,7 +15,7 @@ from .core import asset_dir, atomic_write_json, cache_dir, stable_hash
 from .images import ImageReport, fetch_images, image_folder
 
 # %% auto #0
-__all__ = ['INVALID_TITLES', 'DATASETS', 'FORMAT_VERSION', 'DataError', 'Protocol', 'valid_title', 'RawData', 'Source',
+__all__ = ['INVALID_TITLES', 'DATASETS', 'STREAMS', 'FORMAT_VERSION', 'DataError', 'Protocol', 'valid_title', 'RawData', 'Source',
            'register_dataset', 'read_lines', 'read_json_lines', 'read_atomic', 'ml_100k', 'amazon2023', 'amazon2018',
            'cut_sessions', 'ppt_label', 'Split', 'draw_candidates', 'draw_ppt', 'SeqDataset', 'build_dataset',
            'load_dataset', 'find_posters']
@@ -28,22 +28,36 @@ class DataError(ValueError):
 class Protocol:
     "The paper's data protocol; every rule is a field (defaults = Section 3.1 and 2.4)."
     session_window: float | None = 86400. # seconds: a session holds what follows its first interaction within this window; None = one sequence per user
+    dedupe: bool = True # keep only a user's first interaction with an item (repeats are counted in the report)
     min_item_interactions: int = 8 # items with fewer interactions are removed (before sessions are cut)
     min_seq_len: int = 9 # sequences with fewer items are removed
+    min_distinct_history: int = 3 # sequences whose history has fewer distinct items are removed (Section 2.4: a PPT triple needs 3), whether or not PPT is used
     require_text: bool = True # remove items with a missing / invalid title
     require_image: bool | None = None # remove items without a valid image; None = only when images are given
     split: tuple = (0.7, 0.2, 0.1) # train / valid / test fractions of sequences
-    n_candidates: int = 5 # candidate set size: the target + `n_candidates-1` random items not in the sequence
+    n_candidates: int = 5 # candidate set size: the target + `n_candidates-1` random items the user never interacted with
     n_max: int = 20 # history = the `n_max` most recent items before the target
-    ppt: bool = True # build PPT triples; sequences whose history has < 3 distinct items are removed
-    seed: int = 0 # seeds the split, the candidates and the PPT triples
+    ppt: bool = True # draw a PPT triple per sequence (from its `n_max`-item history)
+    seed: int = 0 # seeds the split, the candidates and the PPT triples (independent streams)
+
+    _types = dict(session_window=(float, None), dedupe=(bool,), min_item_interactions=(int,), min_seq_len=(int,), min_distinct_history=(int,),
+                  require_text=(bool,), require_image=(bool, None), n_candidates=(int,), n_max=(int,), ppt=(bool,), seed=(int,))
 
     def __post_init__(self):
-        if len(self.split) != 3 or abs(sum(self.split) - 1) > 1e-6 or min(self.split) < 0:
+        for k, kinds in self._types.items():
+            v = getattr(self, k)
+            ok = (v is None and None in kinds) or (isinstance(v, bool) if bool in kinds else
+                  (not isinstance(v, bool) and isinstance(v, int if int in kinds else (int, float))))
+            if not ok:
+                want = ' or '.join('None' if t is None else t.__name__ for t in kinds)
+                raise DataError(f"Protocol.{k}={v!r} ({type(v).__name__}): expected {want}. Pass e.g. {k}={getattr(Protocol, k)!r}.")
+        if not isinstance(self.split, (tuple, list)) or len(self.split) != 3 or not all(isinstance(s, (int, float)) and not isinstance(s, bool) for s in self.split) \
+           or abs(sum(self.split) - 1) > 1e-6 or min(self.split) < 0:
             raise DataError(f"Protocol.split={self.split!r}: give three non-negative fractions that sum to 1, e.g. (0.7, 0.2, 0.1).")
         if self.n_candidates < 2: raise DataError(f"Protocol.n_candidates={self.n_candidates}: needs at least 2 (the target and a negative).")
         if self.min_seq_len < 2: raise DataError(f"Protocol.min_seq_len={self.min_seq_len}: needs at least 2 (a history item and the target).")
-        if self.n_max < (3 if self.ppt else 1): raise DataError(f"Protocol.n_max={self.n_max}: must be >= 3 when ppt=True (a PPT triple needs 3 history items).")
+        if self.ppt and (self.n_max < 3 or self.min_distinct_history < 3):
+            raise DataError(f"Protocol: ppt=True needs n_max >= 3 and min_distinct_history >= 3 (a PPT triple is 3 distinct history items); got n_max={self.n_max}, min_distinct_history={self.min_distinct_history}.")
         self.split = tuple(float(s) for s in self.split)
 
 # %% ../nbs/02_data.ipynb #c90ef0bd
@@ -258,8 +272,8 @@ class Split:
     users: list # user id per sequence
     candidates: np.ndarray # (n, n_candidates) item indices, shuffled
     labels: np.ndarray # (n,) position of the target in `candidates`
-    ppt: np.ndarray # (n, 3) positions in `history(i)` of the PPT triple (a, b, c); empty when ppt=False
-    ppt_labels: np.ndarray # (n,) Eq. 14 labels, 1 = yes
+    ppt: np.ndarray # (n, 3) positions in `history(i)` of the PPT triple (a, b, c), -1 where the history has < 3 distinct items; empty when ppt=False
+    ppt_labels: np.ndarray # (n,) Eq. 14 labels, 1 = yes (-1 = no triple)
     n_max: int # history length cap
 
     def __len__(self): return len(self.seqs)
@@ -268,13 +282,13 @@ class Split:
     def __getitem__(self, i) -> dict:
         "One sample: history, target, candidates, label and the PPT triple (as item indices and positions)."
         h = self.history(i); d = dict(history=h, target=self.target(i), candidates=self.candidates[i].tolist(), label=int(self.labels[i]))
-        if len(self.ppt): d.update(ppt_pos=self.ppt[i].tolist(), ppt_items=[h[j] for j in self.ppt[i]], ppt_label=int(self.ppt_labels[i]))
+        if len(self.ppt) and self.ppt[i, 0] >= 0: d.update(ppt_pos=self.ppt[i].tolist(), ppt_items=[h[j] for j in self.ppt[i]], ppt_label=int(self.ppt_labels[i]))
         return d
 
-def draw_candidates(seq, n_items, n, rng):
-    "The target (last of `seq`) and `n-1` distinct random items not in `seq`, shuffled; returns (candidates, label)."
-    seen = set(seq)
-    if n_items - len(seen) < n - 1: raise DataError(f"Only {n_items - len(seen)} items lie outside a sequence; n_candidates={n} needs {n-1}. Lower n_candidates.")
+def draw_candidates(seq, n_items, n, rng, exclude=()):
+    "The target (last of `seq`) and `n-1` distinct random items, none in `seq` or `exclude` (the user's other items), shuffled; returns (candidates, label)."
+    seen = set(seq) | set(exclude)
+    if n_items - len(seen) < n - 1: raise DataError(f"Only {n_items - len(seen)} items lie outside a user's items; n_candidates={n} needs {n-1}. Lower n_candidates.")
     neg = []
     while len(neg) < n - 1:
         j = int(rng.integers(n_items))
@@ -302,6 +316,7 @@ class SeqDataset:
     report: list # one row per filter step
     image_counts: dict | None # valid / missing / invalid / failed images before filtering
     key: str # cache key
+    user_items: dict = field(default_factory=dict) # user id -> sorted indices of every catalogue item the user interacted with (any session): never a negative
 
     @property
     def train(self) -> Split: return self.splits['train']
@@ -330,7 +345,7 @@ class SeqDataset:
         sp = {k: dict(seqs=s.seqs, users=s.users, candidates=s.candidates.tolist(), labels=s.labels.tolist(),
                       ppt=s.ppt.tolist(), ppt_labels=s.ppt_labels.tolist()) for k, s in self.splits.items()}
         return dict(name=self.name, item_ids=self.item_ids, titles=self.titles, images=self.images, splits=sp,
-                    protocol=asdict(self.protocol), report=self.report, image_counts=self.image_counts, key=self.key)
+                    protocol=asdict(self.protocol), report=self.report, image_counts=self.image_counts, key=self.key, user_items=self.user_items)
 
     @classmethod
     def from_json(cls, d: dict) -> 'SeqDataset':
@@ -338,9 +353,11 @@ class SeqDataset:
         sp = {k: Split(v['seqs'], v['users'], np.asarray(v['candidates'], dtype=np.int64).reshape(len(v['seqs']), -1),
                        np.asarray(v['labels'], dtype=np.int64), np.asarray(v['ppt'], dtype=np.int64).reshape(-1, 3),
                        np.asarray(v['ppt_labels'], dtype=np.int64), pr.n_max) for k, v in d['splits'].items()}
-        return cls(d['name'], d['item_ids'], d['titles'], d['images'], sp, pr, d['report'], d['image_counts'], d['key'])
+        return cls(d['name'], d['item_ids'], d['titles'], d['images'], sp, pr, d['report'], d['image_counts'], d['key'], d['user_items'])
 
 # %% ../nbs/02_data.ipynb #3e78328d
+STREAMS = dict(split=1, candidates=2, ppt=3) # independent random streams per seed: `np.random.default_rng([seed, STREAMS[name]])`
+
 def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageReport | None = None, key: str = '') -> SeqDataset:
     "Apply `protocol` to `raw`: filters, sessions, split, fixed candidates, PPT triples."
     P = protocol; rep = _Report()
@@ -353,6 +370,11 @@ def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageRepo
         users = [users[k] for k in idx]; items = [items[k] for k in idx]; times = times[idx]
         rep.add(step, rule, users, items)
 
+    if P.dedupe:   # a user's first interaction with an item (in time order, ties in file order) is kept
+        first = set(); mask = np.zeros(len(items), dtype=bool)
+        for k in np.argsort(times, kind='stable'):
+            if (users[k], items[k]) not in first: first.add((users[k], items[k])); mask[k] = True
+        keep(mask, 'repeats', 'dedupe: repeated user-item pairs removed (the first is kept)')
     if P.require_text:
         keep([valid_title(raw.titles.get(i)) for i in items], 'text', 'require_text: items with a missing / placeholder title removed')
     need_img = P.require_image if P.require_image is not None else images is not None
@@ -362,6 +384,8 @@ def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageRepo
     counts = {}
     for i in items: counts[i] = counts.get(i, 0) + 1
     keep([counts[i] >= P.min_item_interactions for i in items], 'rare items', f'min_item_interactions={P.min_item_interactions}')
+    touched = {}   # every remaining interaction of each user, in any session: these items are never the user's negatives
+    for u, i in zip(users, items): touched.setdefault(str(u), set()).add(i)
 
     sessions = cut_sessions(users, times, P.session_window)
     seqs = [[items[k] for k in s] for s in sessions]; seq_users = [users[s[0]] for s in sessions]
@@ -369,23 +393,25 @@ def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageRepo
     kept = [j for j, s in enumerate(seqs) if len(s) >= P.min_seq_len]
     seqs = [seqs[j] for j in kept]; seq_users = [seq_users[j] for j in kept]
     rep.add('short sequences', f'min_seq_len={P.min_seq_len}', None, None, seqs)
-
-    rng = np.random.default_rng(P.seed)
-    ppt = [None] * len(seqs)
-    if P.ppt:
-        ppt = [draw_ppt(s[:-1][-P.n_max:], rng) for s in seqs]
-        kept = [j for j, t in enumerate(ppt) if t is not None]
-        seqs, seq_users, ppt = [seqs[j] for j in kept], [seq_users[j] for j in kept], [ppt[j] for j in kept]
-        rep.add('PPT distinct', 'ppt: history needs 3 distinct items', None, None, seqs)
+    kept = [j for j, s in enumerate(seqs) if len(set(s[:-1])) >= P.min_distinct_history]
+    seqs = [seqs[j] for j in kept]; seq_users = [seq_users[j] for j in kept]
+    rep.add('distinct history', f'min_distinct_history={P.min_distinct_history}', None, None, seqs)
 
     # items: those left in some sequence, in order of first appearance in the metadata then interactions
     present = {i for s in seqs for i in s}
     order = [i for i in dict.fromkeys(list(raw.titles) + items) if i in present]
     index = {i: k for k, i in enumerate(order)}
     seqs = [[index[i] for i in s] for s in seqs]
+    user_items = {u: sorted(index[i] for i in touched[str(u)] if i in index) for u in dict.fromkeys(map(str, seq_users))}
+    for u, its in user_items.items():
+        if len(order) - len(its) < P.n_candidates - 1:
+            raise DataError(f"User {u!r} interacted with {len(its)} of the {len(order)} items: {len(order) - len(its)} left as negatives, n_candidates={P.n_candidates} needs {P.n_candidates - 1}. Lower n_candidates or use more data.")
 
-    cand = [draw_candidates(s, len(order), P.n_candidates, rng) for s in seqs]
-    perm = rng.permutation(len(seqs))
+    # three independent streams: the test set and its candidates never depend on n_max, ppt or any model option
+    rng = {k: np.random.default_rng([P.seed, v]) for k, v in STREAMS.items()}
+    perm = rng['split'].permutation(len(seqs))
+    cand = [draw_candidates(s, len(order), P.n_candidates, rng['candidates'], user_items[str(u)]) for s, u in zip(seqs, seq_users)]
+    ppt = [draw_ppt(s[:-1][-P.n_max:], rng['ppt']) or ((-1, -1, -1), -1) for s in seqs] if P.ppt else None
     n_tr, n_va = round(P.split[0] * len(seqs)), round(P.split[1] * len(seqs))
     parts = dict(train=perm[:n_tr], valid=perm[n_tr:n_tr + n_va], test=perm[n_tr + n_va:])
     for k, idx in parts.items():
@@ -398,13 +424,29 @@ def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageRepo
               for k, idx in parts.items()}
     imgs = [images.paths.get(i) if images else None for i in order]
     titles = [raw.titles.get(i) if valid_title(raw.titles.get(i)) else None for i in order]
-    return SeqDataset(name, order, titles, imgs, splits, P, list(rep), images.counts() if images else None, key)
+    return SeqDataset(name, order, titles, imgs, splits, P, list(rep), images.counts() if images else None, key, user_items)
 
 # %% ../nbs/02_data.ipynb #45b386b6
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-def _fingerprint(files) -> list:
-    return [[str(Path(f).resolve()), (st := Path(f).stat()).st_size, st.st_mtime_ns] for f in files]
+def _file_hash(path) -> str:
+    h = hashlib.sha256()
+    with open(path, 'rb') as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b''): h.update(chunk)
+    return h.hexdigest()[:32]
+
+def _fingerprint(files, hash_below: int = 256 << 20) -> list:
+    "What the cache key knows of each input file: its content hash when smaller than `hash_below` bytes (so a copy elsewhere is the same data), else path, size and mtime."
+    out = []
+    for f in map(Path, files):
+        st = f.stat()
+        out.append([f.name, st.st_size, _file_hash(f) if st.st_size < hash_below else [str(f.resolve()), st.st_mtime_ns]])
+    return out
+
+def _reader_source(reader) -> str:
+    "The reader's own code (a change to a registered reader changes the cache key)."
+    try: return inspect.getsource(reader)
+    except (OSError, TypeError): return f'{reader.__module__}.{reader.__qualname__}'
 
 def _resolve(name: str):
     if name in DATASETS: return DATASETS[name], {}
@@ -431,20 +473,29 @@ def load_dataset(name: str, # a registered name: 'ml-100k', 'amazon2023:<Categor
         d = Path(src.image_dir)
         if not d.is_dir(): raise FileNotFoundError(f"image_dir {str(d)!r} is not a folder: pass the folder of `<item_id>.jpg` files, or leave image_dir unset.")
         img_fp = [str(d.resolve()), sorted((p.name, p.stat().st_size) for p in d.iterdir())]
-    key = stable_hash(dict(v=FORMAT_VERSION, name=name, files=_fingerprint(src.files), images=img_fp,
-                           download=src.download_images, protocol=asdict(protocol)))
+    image_cache = str(Path(src.image_cache or cache_dir('images')).resolve()) if src.download_images else None
+    key = stable_hash(dict(v=FORMAT_VERSION, name=name, reader=_reader_source(reader), files=_fingerprint(src.files), images=img_fp,
+                           download=src.download_images, image_cache=image_cache, protocol=asdict(protocol)))
     path = cache_dir('datasets') / f"{name.replace(':', '_').replace('/', '_')}-{key}.json"
     if path.exists() and not refresh:
-        if verbose: print(f'{name}: cached {path}')
-        return SeqDataset.from_json(json.loads(path.read_text()))
+        ds = SeqDataset.from_json(json.loads(path.read_text()))
+        gone = [p for p in ds.images if p is not None and not Path(p).exists()]
+        if not gone:
+            if verbose: print(f'{name}: cached {path}')
+            return ds
+        print(f'{name}: {len(gone)} image files of the cached dataset are gone (e.g. {gone[0]}): rebuilding it.')
     raw = src.read()
     images = None
     if src.image_dir is not None: images = image_folder(src.image_dir, list(dict.fromkeys(raw.items)))
     elif src.download_images:
         if not raw.image_urls: raise DataError(f"{name}: the metadata has no image URLs to download; pass image_dir= or download_images=False.")
         used = set(raw.items)
-        images = fetch_images({i: u for i, u in raw.image_urls.items() if i in used}, src.image_cache or cache_dir('images'))
+        images = fetch_images({i: u for i, u in raw.image_urls.items() if i in used}, image_cache)
     ds = build_dataset(name, raw, protocol, images, key)
+    if images is not None and images.transient:
+        print(f'{name}: {len(images.transient)} image downloads failed transiently (network); their items were treated as having no image. '
+              f'This dataset is NOT cached: run load_dataset again to retry them.')
+        return ds
     atomic_write_json(path, ds.to_json())
     if verbose: print(f'{name}: built and cached {path}')
     return ds

@@ -38,6 +38,7 @@ class ImageReport:
     missing: list = field(default_factory=list)   # item ids without an image file / URL
     invalid: list = field(default_factory=list)   # item ids whose file did not decode
     failed: list = field(default_factory=list)    # item ids whose download failed (after retries)
+    transient: list = field(default_factory=list) # of `failed`: those that failed for a passing reason (timeouts, HTTP 5xx / 429): worth retrying
 
     def counts(self) -> dict:
         return dict(valid=len(self.paths), missing=len(self.missing), invalid=len(self.invalid), failed=len(self.failed))
@@ -107,7 +108,7 @@ def fetch_images(urls: dict, # item id -> image URL (None or '' = no image)
             url = futs[fut]; why = fut.result()
             for iid, dest in todo[url]:
                 if why is None: rep.paths[iid] = str(dest)
-                else: rep.failed.append(iid)
+                else: rep.failed.append(iid); rep.transient += [iid] if why.startswith('transient') else []
             if why is not None and why.startswith('permanent'): failed[url] = why
             elif why is None: failed.pop(url, None)
     atomic_write_json(mpath, failed, indent=1)

@@ -21,8 +21,10 @@ def _check_protocol(ds):
             assert s['candidates'][s['label']] == s['target']
             assert len(set(s['candidates'])) == P.n_candidates
             assert not (set(s['candidates']) - {s['target']}) & set(seq), 'a negative is in the sequence'
+            assert not (set(s['candidates']) - {s['target']}) & set(ds.user_items[str(sp.users[i])]), 'a negative the user interacted with elsewhere'
+            assert set(seq) <= set(ds.user_items[str(sp.users[i])])
             assert all(0 <= c < ds.n_items for c in s['candidates'])
-            if P.ppt:
+            if P.ppt and 'ppt_pos' in s:
                 a, b, c = s['ppt_pos']
                 assert len({s['history'][a], s['history'][b], s['history'][c]}) == 3
                 assert s['ppt_label'] == ppt_label(a, b, c)
@@ -36,8 +38,52 @@ def test_ml100k_paper_protocol():
     labels = np.concatenate([sp.labels for sp in ds.splits.values()])
     assert np.bincount(labels, minlength=5).min() > 150, 'the target position in the candidates must be shuffled'
     steps = [r['step'] for r in ds.report]
-    assert steps == ['read', 'text', 'rare items', 'sessions', 'short sequences', 'PPT distinct']
-    assert ds.report[2]['removed_items'] == 467 and ds.report[4]['removed_sequences'] == 964
+    assert steps == ['read', 'repeats', 'text', 'rare items', 'sessions', 'short sequences', 'distinct history']
+    rows = {r['step']: r for r in ds.report}
+    assert rows['repeats']['removed_interactions'] == 0, 'ml-100k has one rating per user and movie'
+    assert rows['rare items']['removed_items'] == 467 and rows['short sequences']['removed_sequences'] == 964
+
+
+def test_test_set_independent_of_settings():
+    "A seed's splits and candidates depend on the data, the filters and the seed only: not on n_max, ppt (or any model option)."
+    ref = load_dataset('ml-100k', verbose=False)
+    for opts in [dict(n_max=5), dict(n_max=26), dict(ppt=False), dict(ppt=False, n_max=3)]:
+        ds = load_dataset('ml-100k', verbose=False, **opts)
+        for k in ('train', 'valid', 'test'):
+            assert ds.splits[k].seqs == ref.splits[k].seqs, (opts, k)
+            assert np.array_equal(ds.splits[k].candidates, ref.splits[k].candidates), (opts, k)
+            assert np.array_equal(ds.splits[k].labels, ref.splits[k].labels), (opts, k)
+    assert not np.array_equal(load_dataset('ml-100k', verbose=False, seed=1).test.candidates, ref.test.candidates)
+
+
+def test_negatives_never_interacted(tmp_path):
+    "Negatives exclude the user's items in every session, including sessions the protocol dropped as too short."
+    ds = load_dataset('ml-100k', verbose=False)
+    for sp in ds.splits.values():
+        for u, c, l in zip(sp.users, sp.candidates, sp.labels):
+            assert not set(np.delete(c, l).tolist()) & set(ds.user_items[str(u)])
+    multi = [u for u in ds.user_items if sum(u == str(x) for sp in ds.splits.values() for x in sp.users) > 1]
+    assert multi, 'ml-100k users have several sessions'
+
+
+def test_repeated_pairs(tmp_path):
+    "Repeated user-item pairs: the first is kept and the rest counted (dedupe=False keeps them)."
+    inter = ['user_id:token\titem_id:token\ttimestamp:float']
+    for u in range(4):                                      # each user: 6 items, then the last one again (a 'repeat the last item' target)
+        inter += [f'{u}\t{i}\t{10 * k}' for k, i in enumerate([1, 2, 3, 4, 5, 6, 6])]
+    (tmp_path / 'ml-100k.inter').write_text('\n'.join(inter) + '\n')
+    (tmp_path / 'ml-100k.item').write_text('item_id:token\tmovie_title:token_seq\n' + ''.join(f'{i}\tMovie {i}\n' for i in range(1, 40)))
+    for i in range(7, 40):   # other users' items, so that negatives exist
+        (tmp_path / 'ml-100k.inter').open('a').write(''.join(f'{9 + k}\t{i}\t{k}\n' for k in range(2)))
+    opts = dict(root=tmp_path, min_item_interactions=1, min_seq_len=3, n_candidates=3, split=(0.5, 0.25, 0.25), verbose=False)
+    ds = load_dataset('ml-100k', **opts)
+    rows = {r['step']: r for r in ds.report}
+    assert rows['repeats']['removed_interactions'] == 4
+    assert all(len(set(s)) == len(s) for sp in ds.splits.values() for s in sp.seqs)
+    kept = load_dataset('ml-100k', dedupe=False, **opts)
+    assert [r['step'] for r in kept.report][1] == 'text'
+    assert sum(s[-1] == s[-2] for sp in kept.splits.values() for s in sp.seqs) == 4   # each target repeats the item before it
+    assert not any(s[-1] == s[-2] for sp in ds.splits.values() for s in sp.seqs)
 
 
 @needs_posters
@@ -45,7 +91,7 @@ def test_ml100k_with_posters():
     ds = load_dataset('ml-100k', image_dir=POSTERS, verbose=False)
     assert ds.image_counts == dict(valid=1418, missing=264, invalid=0, failed=0)
     assert all(p is not None and os.path.exists(p) for p in ds.images)
-    assert [r['step'] for r in ds.report][2] == 'image'
+    assert [r['step'] for r in ds.report][3] == 'image'
     assert ds.stats()['Item'] < 1215
     _check_protocol(ds)
 
@@ -74,6 +120,24 @@ def test_same_seed_two_processes(tmp_path):
     assert a != c
 
 
+def test_cache_key_follows_reader_and_data(tmp_path, monkeypatch):
+    "The key changes with the reader's code; a copy of the same files elsewhere gives the same key."
+    from speeder.data import DATASETS, Source, ml_100k, register_dataset
+    monkeypatch.setenv('SPEEDER_CACHE', str(tmp_path / 'c'))
+    src = ml_100k().files
+    for f in src: (tmp_path / f.name).write_bytes(f.read_bytes())
+    a = load_dataset('ml-100k', verbose=False)
+    assert load_dataset('ml-100k', root=tmp_path, verbose=False).key == a.key   # content, not path
+    try:
+        @register_dataset('toy-reader')
+        def toy(root=None): return ml_100k(root=root)
+        k1 = load_dataset('toy-reader', root=tmp_path, verbose=False).key
+        @register_dataset('toy-reader')
+        def toy(root=None): return ml_100k(root=root)   # same behaviour, other code: a new key
+        assert load_dataset('toy-reader', root=tmp_path, verbose=False).key != k1
+    finally: DATASETS.pop('toy-reader', None)
+
+
 def test_cache_hit_and_key(tmp_path, monkeypatch):
     monkeypatch.setenv('SPEEDER_CACHE', str(tmp_path))
     ds = load_dataset('ml-100k', verbose=False)
@@ -93,7 +157,7 @@ def test_amazon2023_reader(amazon_root, gz):
     if gz:
         for f in list(root.iterdir()):
             (root / (f.name + '.gz')).write_bytes(gzip.compress(f.read_bytes())); f.unlink()
-    ds = load_dataset('amazon2023:Toy', root=root, verbose=False, **FIXTURE_PROTOCOL)
+    ds = load_dataset('amazon2023:Toy', root=root, verbose=False, **{**FIXTURE_PROTOCOL, 'n_candidates': 2})   # U1 interacted with 6 of the 7 items
     rows = {r['step']: r for r in ds.report}
     assert rows['read']['interactions'] == 24 and rows['read']['items'] == 9
     assert rows['text']['removed_interactions'] == 2 and rows['text']['removed_items'] == 2  # '' title, no metadata
@@ -131,7 +195,7 @@ def test_bad_input(amazon_root, tmp_path):
         load_dataset('amazon2099:Toy')
     with pytest.raises(DataError, match=r"Unknown option\(s\) \['colour'\]"):
         load_dataset('amazon2018:Toy', root=root, colour='red')
-    with pytest.raises(DataError, match='Lower n_candidates'):   # 6 items, a 5-item sequence: 1 left for 2 negatives
+    with pytest.raises(DataError, match="User 'U1' interacted with 5 of the 6 items.*Lower n_candidates"):   # 1 left for 2 negatives
         load_dataset('amazon2018:Toy', root=amazon_root / 'amazon2018', verbose=False, **FIXTURE_PROTOCOL)
     with pytest.raises(DataError, match='`rare items`'):
         load_dataset('amazon2018:Toy', root=amazon_root / 'amazon2018', min_item_interactions=100, verbose=False)
