@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['MODALITIES', 'MRCConfig', 'adapter', 'Gate', 'expert', 'MoMELayer', 'MRC']
+__all__ = ['MODALITIES', 'MRCConfig', 'adapter', 'Gate', 'expert', 'MHSA', 'MoMELayer', 'MRC']
 
 # %% ../nbs/06_mrc.ipynb #9d0a2006
 MODALITIES = ('text', 'vision', 'sequential')
@@ -43,36 +43,59 @@ def adapter(d_in: int, d_out: int, hidden: int | None = None) -> nn.Sequential:
     return nn.Sequential(nn.LayerNorm(d_in), nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
 
 class Gate(nn.Module):
-    "Eq. 18: e = tanh(A^tan(e)) * e, with A^tan a single linear layer, zero-initialised so the gate opens gradually; 'relu' and 'none' are ablations."
+    "Eq. 18: e = tanh(A^tan(e)) * e (A^tan one linear layer), plus the modality's presence rho = tanh(alpha), alpha = 0 at first: closed; 'relu' and 'none' are ablations."
     def __init__(self, d: int, kind: str = 'tanh'):
         super().__init__()
         self.kind = kind
         self.proj = nn.Linear(d, d) if kind != 'none' else None
-        if kind == 'tanh': nn.init.zeros_(self.proj.weight); nn.init.zeros_(self.proj.bias)
+        self.alpha = nn.Parameter(torch.zeros(())) if kind != 'none' else None   # kept >= 0 by `project_`
     def forward(self, e):
         if self.kind == 'none': return e
         a = self.proj(e)
         return (torch.tanh(a) if self.kind == 'tanh' else F.relu(a)) * e
+    def presence(self) -> torch.Tensor:
+        "rho in [0, 1): the weight of this modality's token in MoME attention and pooling ('none': always 1, the abrupt ablation)."
+        if self.kind == 'none': return torch.ones(())
+        return torch.tanh(self.alpha) if self.kind == 'tanh' else self.alpha
+    @torch.no_grad()
+    def project_(self):
+        "Keep alpha >= 0 (projected gradient descent): a gate pushed below zero stays closed but can reopen."
+        if self.alpha is not None: self.alpha.clamp_(min=0)
 
 # %% ../nbs/06_mrc.ipynb #b0b92491
 def expert(d: int, mult: int, dropout: float) -> nn.Sequential:
     "Eq. 8: ReLU(H W1 + b1) W2 + b2."
     return nn.Sequential(nn.Linear(d, d * mult), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d * mult, d))
 
+class MHSA(nn.Module):
+    "Eq. 5-6: multi-head self-attention over an item's modality tokens; each key is weighted by its presence (0 = as if absent)."
+    def __init__(self, d: int, heads: int, dropout: float = 0.):
+        super().__init__()
+        self.heads = heads
+        self.qkv, self.out, self.drop = nn.Linear(d, 3 * d), nn.Linear(d, d), nn.Dropout(dropout)
+    def forward(self, h, mask, rho):
+        "h: (B, M, d); mask: (B, M) True where present; rho: (B, M) presence weights >= 0."
+        B, M, d = h.shape
+        q, k, v = self.qkv(h).view(B, M, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)   # (B, heads, M, d_h) each
+        att = (q @ k.transpose(-1, -2) / (d // self.heads) ** 0.5).masked_fill(~mask[:, None, None, :], float('-inf')).softmax(-1)
+        att = att * rho[:, None, None, :]                                          # weight = rho_k e^{l_k} / sum_j rho_j e^{l_j}
+        att = self.drop(att / att.sum(-1, keepdim=True))
+        return self.out((att @ v).transpose(1, 2).reshape(B, M, d))
+
 class MoMELayer(nn.Module):
     "One MoME block: shared multi-head self-attention, then hard-routed modality experts (hard=True) or the multimodal expert."
     def __init__(self, d: int, heads: int, modalities: tuple, hard: bool, mult: int = 2, dropout: float = 0.1):
         super().__init__()
         self.modalities, self.hard = modalities, hard
-        self.attn = nn.MultiheadAttention(d, heads, dropout=dropout, batch_first=True)
+        self.attn = MHSA(d, heads, dropout)
         self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
         self.experts = nn.ModuleDict({m: expert(d, mult, dropout) for m in modalities}) if hard else None
         self.mm_expert = None if hard else expert(d, mult, dropout)
         self.drop = nn.Dropout(dropout)
 
-    def forward(self, h, mask):
-        "h: (B, M, d) one token per modality; mask: (B, M) True where the modality is present."
-        a = self.attn(h, h, h, key_padding_mask=~mask, need_weights=False)[0]
+    def forward(self, h, mask, rho=None):
+        "h: (B, M, d) one token per modality; mask: (B, M) True where the modality is present; rho: (B, M) presence weights (default 1)."
+        a = self.attn(h, mask, mask.to(h.dtype) if rho is None else rho)
         h1 = self.norm1(self.drop(a) + h)                                         # Eq. 7
         if self.hard: f = torch.stack([self.experts[m](h1[:, k]) for k, m in enumerate(self.modalities)], 1)  # hard routing
         else: f = self.mm_expert(h1)
@@ -101,7 +124,7 @@ class MRC(nn.Module):
         if 'text' not in active: raise ValueError(f"active={active}: text is always used (the LLM reads items through their text first).")
         if set(active) - set(ms): raise ValueError(f"active={active} includes modalities this MRC was not built with ({ms}).")
         n = feats['text'].shape[0]; dev = feats['text'].device
-        toks, mask = [], []
+        toks, mask, rho = [], [], []
         for k, m in enumerate(ms):
             on = m in active and m in feats
             x = feats[m] if on else torch.zeros(n, self.cfg.dims[m], device=dev)
@@ -110,11 +133,17 @@ class MRC(nn.Module):
             toks.append(e + self.type_emb[k])
             pm = (masks or {}).get(m)
             mask.append(torch.ones(n, dtype=torch.bool, device=dev) if pm is None else pm.to(dev).bool()) if on else mask.append(torch.zeros(n, dtype=torch.bool, device=dev))
-        h, mask = torch.stack(toks, 1), torch.stack(mask, 1)
+            rho.append(mask[-1].to(e.dtype) * (self.gates[m].presence().to(dev, e.dtype) if m != 'text' else 1.))   # presence: 0 = closed gate
+        h, mask, rho = torch.stack(toks, 1), torch.stack(mask, 1), torch.stack(rho, 1)
         if not mask[:, 0].all(): raise ValueError('Some items have no text features; the protocol removes such items (require_text).')
-        for layer in self.mome: h = layer(h, mask)
-        pooled = (h * mask[..., None]).sum(1) / mask.sum(1, keepdim=True)       # average over present modalities
+        for layer in self.mome: h = layer(h, mask, rho)
+        pooled = (h * rho[..., None]).sum(1) / rho.sum(1, keepdim=True)          # average over present modalities, weighted by presence
         return self.out(pooled)                                                # Eq. 10
+
+    def project_(self):
+        "Keep every gate's presence parameter >= 0 (call after each optimizer step)."
+        for g in self.gates.values(): g.project_()
+        return self
 
     def set_features(self, **feats):
         "Attach frozen per-item features (`speeder.encoders.Features`, by modality) for `encode_items`."
