@@ -36,7 +36,7 @@ def eval_histories(split: Split, max_len: int) -> list:
 # %% ../nbs/04_sequential.ipynb #afb288bd
 @dataclass
 class SeqRecConfig:
-    "Hyper-parameters shared by the ID-based recommenders (paper: Adam, lr 1e-3, dim 64, batch 128)."
+    "ID-recommender hyper-parameters (paper: Adam, lr 1e-3, dim 64, batch 128); `epochs`/`patience` are the convergence rule everywhere."
     model: str = 'sasrec' # 'gru4rec', 'sasrec' or 'bert4rec'
     dim: int = 64
     layers: int = 2 # transformer blocks / GRU layers
@@ -97,7 +97,12 @@ class GRU4Rec(SeqRec):
         super().__init__(n_items, cfg)
         self.gru = nn.GRU(cfg.dim, cfg.dim, num_layers=cfg.layers, batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0)
     def encode(self, x):
-        return self.gru(self.drop(self.item_emb(x)))[0]
+        "The GRU reads only each row's real items, so the left padding cannot change their states."
+        order = (x == 0).long().argsort(dim=1, stable=True)   # real items first (in order), then the padding
+        n = (x > 0).sum(1).clamp(min=1).cpu()   # an all-padding row reads one pad step
+        e = nn.utils.rnn.pack_padded_sequence(self.drop(self.item_emb(x.gather(1, order))), n, batch_first=True, enforce_sorted=False)
+        h = nn.utils.rnn.pad_packed_sequence(self.gru(e)[0], batch_first=True, total_length=x.shape[1])[0]
+        return h.gather(1, order.argsort(dim=1)[..., None].expand_as(h))   # back to the input positions (pads: 0)
 
 class SASRec(SeqRec):
     "SASRec (Kang & McAuley): causal self-attention over item + position embeddings."
@@ -112,11 +117,13 @@ class SASRec(SeqRec):
         L = x.shape[1]
         h = self.item_emb(x) * self.cfg.dim ** 0.5 + self.pos_emb.weight[-L:]
         h = self.drop(h) * (x > 0).unsqueeze(-1)
-        mask = torch.triu(torch.full((L, L), float('-inf'), device=x.device), 1) if self.causal else None
-        pad = x == 0
-        pad = pad & ~pad.all(1, keepdim=True)   # an all-padding row would give NaN; it is never scored
-        return self.norm(self.blocks(h, mask=mask, src_key_padding_mask=pad if not self.causal else None, is_causal=self.causal) if self.causal
-                         else self.blocks(h, src_key_padding_mask=pad))
+        return self.norm(self.blocks(h, mask=self.attn_mask(x)))
+    def attn_mask(self, x):
+        "(B*heads, L, L) bool, True = blocked: query q reads key k iff k is a real item or k == q (and k <= q if causal)."
+        L = x.shape[1]; eye = torch.eye(L, dtype=torch.bool, device=x.device)
+        ok = (x > 0)[:, None, :] | eye   # a pad query reads only itself: no fully masked row, no NaN
+        if self.causal: ok = ok & eye.new_ones(L, L).tril()
+        return (~ok).repeat_interleave(self.cfg.heads, 0)
 
 class BERT4Rec(SASRec):
     "BERT4Rec (Sun et al.): bidirectional self-attention trained by cloze; predicts a [mask] appended to the history."

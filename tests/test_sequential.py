@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from speeder.data import load_dataset
-from speeder.sequential import SEQREC, SeqRecConfig, evaluate_seqrec, fit_seqrec, hr_at_1, popularity_scores
+from speeder.sequential import SEQREC, SeqRecConfig, evaluate_seqrec, fit_seqrec, hr_at_1, pad_left, popularity_scores
 
 
 @pytest.fixture(scope='module')
@@ -43,3 +43,23 @@ def test_hr_and_popularity(ds):
     assert 0.3 < pop < 0.8
     with pytest.raises(ValueError, match='Unknown model'):
         fit_seqrec(ds, SeqRecConfig(model='caser'))
+
+
+@pytest.mark.parametrize('name', sorted(SEQREC))
+def test_padding_amount_does_not_matter(name):
+    "Left-padding a history to 8 or to 20 positions gives the same states and scores; every output is finite."
+    torch.manual_seed(0)
+    m = SEQREC[name](10, SeqRecConfig(model=name, max_len=20)).eval()
+    # at most 7 items: BERT4Rec drops the oldest position to append its [mask]
+    hs, cands = [[1, 2, 3, 4, 5, 6, 7], [4, 9], [3], []], [[0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 0, 1]]   # [] = all padding
+    x8, x20 = pad_left(hs, 8), pad_left(hs, 20)
+    with torch.no_grad():
+        e8, e20 = m.encode(x8), m.encode(x20)
+        assert torch.isfinite(e8).all() and torch.isfinite(e20).all()
+        real = x8 > 0
+        torch.testing.assert_close(e20[:, -8:][real], e8[real], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(m.user_state(x20), m.user_state(x8), rtol=1e-5, atol=1e-6)
+    s = m.score(hs, cands)    # pads to max_len 20
+    m.cfg.max_len = 8
+    torch.testing.assert_close(m.score(hs, cands), s, rtol=1e-5, atol=1e-6)
+    assert torch.isfinite(s).all() and torch.isfinite(m.encode(torch.zeros(2, 8, dtype=torch.long))).all()   # all-padding rows
