@@ -30,7 +30,8 @@ def ppt_records(model, split: Split, max_samples: int | None = None, # the first
     "One record per PPT triple of `split` (histories up to n_max): index, positions, gaps, label (1 = yes), P(yes), correct."
     if not len(split.ppt): raise ValueError('This split has no PPT triples (the dataset was built with Protocol.ppt=False).')
     model.eval()
-    idx = [i for i in range(len(split) if max_samples is None else min(max_samples, len(split))) if len(split.history(i)) <= model.cfg.n_max]
+    idx = [i for i in range(len(split) if max_samples is None else min(max_samples, len(split)))
+           if len(split.history(i)) <= model.cfg.n_max and split.ppt[i, 0] >= 0]   # -1: a history with < 3 distinct items has no triple
     out = []
     for s in range(0, len(idx), batch_size):
         ii = idx[s:s + batch_size]
@@ -47,7 +48,7 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
              generate: bool = True, # also run free generation (ValidRatio, VHR@1)
              ppt: bool = True, # also measure PPT accuracy
              batch_size: int = 16, progress: bool = False) -> dict:
-    "Metrics of `model` on `split`'s fixed candidates (and PPT triples)."
+    "Metrics of `model` on `split`'s fixed candidates (and PPT triples): the paper's ValidRatio / HR@1 / VHR@1 from the plain LM head's free generation, and the one-pass HR@1 of `score` under its decoder's name."
     was = model.training; model.eval(); model.cache_item_tokens()
     n = len(split) if max_samples is None else min(max_samples, len(split))
     hist = lambda i: split.history(i)[-model.cfg.n_max:]
@@ -59,7 +60,8 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
         else: s = model.score(b)
         scores.append(s.cpu())
     sc = torch.cat(scores); labels = torch.as_tensor(split.labels[:n])
-    out = dict(score_hr1=float((sc.argmax(1) == labels).float().mean()), n=n)
+    decoder = 'pointer' if model.cfg.readout == 'candidate' else 'letter'   # the pointer head (ValidRatio 1 by construction), or the LM head's letters among the candidates
+    out = {f'{decoder}_hr1': float((sc.argmax(1) == labels).float().mean()), 'n': n}
     if generate: out.update(gen_metrics(parsed, labels.numpy()))
     recs = ppt_records(model, split, n) if ppt and len(split.ppt) else []
     if recs: out['ppt_acc'] = float(np.mean([r['correct'] for r in recs]))

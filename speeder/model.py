@@ -33,10 +33,10 @@ class SpeederConfig:
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
     n_max: int = 20 # PPL length = longest history (Eq. 15)
     ppl: bool = True # add position prompts to history item tokens (Eq. 17)
-    readout: str = 'index' # 'index': the LM head's logits of the candidates' index tokens at the answer position (paper); 'candidate': those logits come from a yes-logit read at each candidate's item token (a pointer head; an extra)
+    readout: str = 'index' # what `score` ranks: 'index' = the LM head's logits of the candidates' index tokens (paper); 'candidate' = a pointer head, a yes-logit read at each candidate's item token (an extra). Generation always uses the plain LM head
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
     item_encoder: str = 'mrc' # 'mrc' (Speeder), 'id' (LLaRA-style: projected SASRec embedding), 'none' (TALLRec-style)
-    choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices only (the candidates, or yes / no), added to the answer-token loss: a ranking signal from the first step
+    choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices as `score` ranks them (the pointer head's loss with readout='candidate'), added to the paper's answer-token loss
     mrc: dict = field(default_factory=dict) # MRCConfig fields
     prompt: dict = field(default_factory=dict) # PromptConfig fields
 
@@ -121,41 +121,43 @@ class SpeederModel(nn.Module):
     def _head(self, h): return self.llm.get_base_model().get_output_embeddings()(h)
 
     def answer_logits(self, batch: PromptBatch, h) -> torch.Tensor:
-        "(B, V) logits at the answer position. With readout='candidate', the candidates' index tokens take a yes-logit read at each candidate's item token (a pointer head); the rest of the vocabulary is the LM head's."
+        "(B, V) the plain LM head's logits at the answer position (what free generation reads)."
+        return self._head(h[torch.arange(h.shape[0], device=h.device), batch.answer_pos])
+
+    def pointer_logits(self, batch: PromptBatch, h) -> torch.Tensor:
+        "(B, C) the pointer head (readout='candidate', an extra beyond the paper): a yes-logit read at each candidate's item token; -inf where there is no candidate."
+        head = self.llm.get_base_model().get_output_embeddings()
         rows = torch.arange(h.shape[0], device=h.device)
-        la = self._head(h[rows, batch.answer_pos])
-        if self.cfg.readout == 'candidate' and (batch.cand_pos >= 0).any():
-            head = self.llm.get_base_model().get_output_embeddings()
-            hc = h[rows[:, None], batch.cand_pos.clamp(min=0)]                       # (B, C, d)
-            cl = hc @ head.weight[self.prompts.yes] + (head.bias[self.prompts.yes] if head.bias is not None else 0)
-            ch = batch.choices.clamp(min=0)
-            ok = (batch.cand_pos >= 0) & (batch.choices >= 0)
-            la = la.scatter(1, ch, torch.where(ok, cl.to(la.dtype), la.gather(1, ch)))
-        return la
+        hc = h[rows[:, None], batch.cand_pos.clamp(min=0)]                            # (B, C, d)
+        cl = hc @ head.weight[self.prompts.yes] + (head.bias[self.prompts.yes] if head.bias is not None else 0)
+        return cl.masked_fill(batch.cand_pos < 0, float('-inf'))
 
     def choice_logits(self, batch: PromptBatch, h=None, la=None) -> torch.Tensor:
-        "(B, C) the answer position's logits of the choices (the candidates' index tokens, or yes / no)."
-        if la is None: la = self.answer_logits(batch, self.hidden(batch) if h is None else h)
-        return la.gather(1, batch.choices.clamp(min=0)).masked_fill(batch.choices < 0, float('-inf'))
+        "(B, C) what `score` ranks: the LM head's logits of the choices (the candidates' index tokens, or yes / no) or, for recommendation rows with readout='candidate', the pointer head's."
+        if h is None: h = self.hidden(batch)
+        if la is None: la = self.answer_logits(batch, h)
+        cl = la.gather(1, batch.choices.clamp(min=0)).masked_fill(batch.choices < 0, float('-inf'))
+        if self.cfg.readout != 'candidate': return cl
+        rec = (batch.cand_pos >= 0).any(1, keepdim=True)                             # PPT rows keep the LM head's yes / no
+        return torch.where(rec, self.pointer_logits(batch, h).to(cl.dtype), cl)
 
     def forward(self, batch: PromptBatch) -> dict:
-        "Cross-entropy on the answer tokens only (Eq. 19); the first answer token is read through `answer_logits`."
+        "Cross-entropy on the answer tokens from the plain LM head (Eq. 19); with `choice_loss`, plus a cross-entropy over the choices as `score` ranks them (the pointer head's own loss with readout='candidate')."
         batch = batch.to(self.device)
         h = self.hidden(batch)
         rows = torch.arange(h.shape[0], device=h.device)
-        first = batch.labels[rows, (batch.answer_pos + 1).clamp(max=h.shape[1] - 1)]
-        has = first != -100
-        if not has.any(): raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
-        la = self.answer_logits(batch, h)
-        losses = F.cross_entropy(la[has].float(), first[has], reduction='none')
-        nxt = batch.labels[:, 1:] != -100                                            # later answer tokens (end of text, titles)
-        nxt[rows, batch.answer_pos] = False
-        if nxt.any(): losses = torch.cat([losses, F.cross_entropy(self._head(h[:, :-1][nxt]).float(), batch.labels[:, 1:][nxt], reduction='none')])
-        loss = losses.mean()
+        ans = batch.labels[:, 1:] != -100                                             # every answer token, read one position earlier
+        if not ans.any(): raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
+        loss = F.cross_entropy(self._head(h[:, :-1][ans]).float(), batch.labels[:, 1:][ans])
         if not self.cfg.choice_loss: return dict(loss=loss)
-        ok = has & (batch.target >= 0)
-        ce = F.cross_entropy(self.choice_logits(batch, la=la)[ok].float(), batch.target[ok]) if ok.any() else loss.new_zeros(())
+        ok = (batch.labels[rows, (batch.answer_pos + 1).clamp(max=h.shape[1] - 1)] != -100) & (batch.target >= 0)
+        ce = F.cross_entropy(self.choice_logits(batch, h)[ok].float(), batch.target[ok]) if ok.any() else loss.new_zeros(())
         return dict(loss=loss + self.cfg.choice_loss * ce, answer_loss=loss.detach(), choice_loss=ce.detach())
+
+    def project_(self):
+        "Keep constrained parameters in range after an optimizer step (MRC's gate presences >= 0)."
+        if hasattr(self.items, 'project_'): self.items.project_()
+        return self
 
     # --- inference -------------------------------------------------------------------------
     @torch.no_grad()
@@ -166,13 +168,13 @@ class SpeederModel(nn.Module):
     @torch.no_grad()
     def generate(self, batch: PromptBatch, max_new_tokens: int | None = None,
                  return_scores: bool = False) -> tuple: # also return `score`'s (B, C) probabilities, read from the same prompt pass
-        "Free greedy generation over the whole vocabulary; returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
+        "Free greedy generation by the plain LM head over the whole vocabulary (the paper's ValidRatio / VHR@1); returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
         batch = batch.to(self.device)
         titled = self.cfg.prompt.get('style', 'speeder') != 'speeder'
         n = max_new_tokens or (self.prompts.cfg.max_title_tokens + 1 if titled else 3)
         dec, eos = self.llm.get_base_model().get_decoder(), self.tok.eos_token_id
-        o = dec(inputs_embeds=self.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
-        la = self.answer_logits(batch, o.last_hidden_state); nxt = la.argmax(-1)
+        o = o0 = dec(inputs_embeds=self.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
+        la = self.answer_logits(batch, o.last_hidden_state); nxt = la.argmax(-1)   # the plain LM head, over the whole vocabulary
         kv = 'cache' if 'cache' in inspect.signature(dec.forward).parameters else 'past_key_values'   # transformers >= 5.24 renamed it
         past, att, pos = o[kv], batch.attention_mask, batch.position_ids[:, -1:]
         out, done = [nxt], nxt == eos
@@ -185,7 +187,7 @@ class SpeederModel(nn.Module):
             out.append(nxt); done = done | (nxt == eos)
         texts = self.tok.batch_decode(torch.stack(out, 1), skip_special_tokens=True)
         parsed = [self.parse(t, batch, b) for b, t in enumerate(texts)]
-        return (texts, parsed, self.choice_logits(batch, la=la).float().softmax(-1)) if return_scores else (texts, parsed)
+        return (texts, parsed, self.choice_logits(batch, o0.last_hidden_state, la).float().softmax(-1)) if return_scores else (texts, parsed)
 
     def parse(self, text: str, batch: PromptBatch, b: int) -> int:
         "The choice a generated answer names, or -1 (invalid)."
@@ -222,8 +224,10 @@ class SpeederModel(nn.Module):
                       metadata={m: f.encoder for m, f in (self.items.features.items() if self.items is not None else [])})
             (tmp / 'config.json').write_text(json.dumps(dict(config=asdict(self.cfg), active=self.active), indent=1))
             (tmp / 'items.json').write_text(json.dumps(dict(titles=self.titles, item_ids=self.item_ids)))
-            if path.exists(): shutil.rmtree(path)
-            tmp.rename(path)
+            old = path.with_name(f'.{path.name}.old')
+            shutil.rmtree(old, ignore_errors=True)
+            if path.exists(): path.rename(old)                                       # the new folder is complete before the old one goes
+            tmp.rename(path); shutil.rmtree(old, ignore_errors=True)
         finally: shutil.rmtree(tmp, ignore_errors=True)
         return path
 

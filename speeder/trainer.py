@@ -22,8 +22,8 @@ from .mpo import set_stage
 from .prompt import collate
 
 # %% auto #0
-__all__ = ['TrainConfig', 'draw_train_prompts', 'warmup_cosine', 'cpu_has_amx', 'pick_precision', 'DivergenceError',
-           'save_checkpoint', 'load_checkpoint', 'train']
+__all__ = ['TrainConfig', 'draw_train_samples', 'draw_train_prompts', 'warmup_cosine', 'cpu_has_amx', 'pick_precision',
+           'DivergenceError', 'save_checkpoint', 'load_checkpoint', 'train']
 
 # %% ../nbs/11_trainer.ipynb #308c630c
 @dataclass
@@ -46,38 +46,48 @@ class TrainConfig:
     mixed_precision: str = 'auto' # 'auto' (bf16 on GPU or a CPU with AMX), 'bf16', 'no'
     eval_samples: int | None = None # cap on valid samples per epoch (None = all)
     eval_generate: bool = True # measure ValidRatio / VHR@1 by generation at each validation
-    select_metric: str = 'vhr1' # validation metric that picks the best checkpoint (ties: the later one); 'vhr1' also guards against answers that stop being valid
+    select_metric: str = 'auto' # validation metric that picks the best checkpoint (ties: the later one); 'auto' = the configuration's own decoder: 'pointer_hr1' with readout='candidate', else the paper's 'vhr1' (generation)
     save_every: int = 25 # optimizer steps between resume checkpoints
     seed: int = 0
     max_steps: int | None = None # stop after this many optimizer steps in total (to test interruption)
 
     def __post_init__(self):
-        gen = ('valid_ratio', 'hr1', 'vhr1')
-        if self.select_metric not in gen + ('score_hr1', 'ppt_acc'): raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + ('score_hr1', 'ppt_acc')}.")
-        if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or select_metric='score_hr1').")
+        gen, one_pass = ('valid_ratio', 'hr1', 'vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
+        if self.select_metric not in gen + one_pass: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + one_pass}.")
+        if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
+
+    def metric_for(self, model) -> str:
+        "The metric that selects checkpoints for `model` (resolves 'auto' by its readout)."
+        if self.select_metric != 'auto': return self.select_metric
+        return 'pointer_hr1' if model.cfg.readout == 'candidate' else ('vhr1' if self.eval_generate else 'letter_hr1')
 
 # %% ../nbs/11_trainer.ipynb #857b93a4
-def draw_train_prompts(model, ds: SeqDataset, cfg: TrainConfig, stage: int, epoch: int) -> list:
-    "The epoch's training prompts (recommendation + PPT), seeded by (seed, stage, epoch)."
+def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
+    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label), seeded by (seed, stage, epoch); train sequences only."
     rng = np.random.default_rng([cfg.seed, stage, epoch])
-    seqs, n_max, C = ds.train.seqs, model.cfg.n_max, ds.protocol.n_candidates
+    sp, C = ds.train, ds.protocol.n_candidates
+    seqs = sp.seqs
     n_ppt = int(round(cfg.samples_per_epoch * cfg.ppt_frac)) if cfg.ppt else 0
     n_rec = cfg.samples_per_epoch - n_ppt
     out = []
     if cfg.prefixes:
         w = np.array([max(len(s) - cfg.min_history, 0) for s in seqs], dtype=float)
         for j in rng.choice(len(seqs), n_rec, p=w / w.sum()):
-            s = seqs[j]; cut = int(rng.integers(cfg.min_history, len(s)))
-            cands, label = draw_candidates(s, ds.n_items, C, rng)   # negatives exclude the whole sequence
-            cands[label] = s[cut]
-            out.append(model.prompts.rec(s[:cut][-n_max:], cands.tolist(), label))
+            s = seqs[j]; cut = int(rng.integers(cfg.min_history, len(s)))   # target s[cut]; the history is what came before it
+            cands, label = draw_candidates(s[:cut + 1], ds.n_items, C, rng, ds.user_items[str(sp.users[j])])   # negatives: never the user's items
+            out.append(dict(kind='rec', seq=int(j), cut=cut, history=s[:cut][-n_max:], candidates=cands.tolist(), label=label))
     else:
         for j in rng.choice(len(seqs), n_rec, replace=n_rec > len(seqs)):
-            out.append(model.prompts.rec(ds.train.history(j)[-n_max:], ds.train.candidates[j].tolist(), int(ds.train.labels[j])))
+            out.append(dict(kind='rec', seq=int(j), cut=len(seqs[j]) - 1, history=sp.history(j)[-n_max:], candidates=sp.candidates[j].tolist(), label=int(sp.labels[j])))
     for j in rng.choice(len(seqs), n_ppt):
         h = seqs[j][:-1][-n_max:]; t = draw_ppt(h, rng)
-        if t is not None: out.append(model.prompts.ppt(h, list(t[0]), t[1]))
+        if t is not None: out.append(dict(kind='ppt', seq=int(j), history=h, triple=list(t[0]), label=t[1]))
     return [out[k] for k in rng.permutation(len(out))]
+
+def draw_train_prompts(model, ds: SeqDataset, cfg: TrainConfig, stage: int, epoch: int) -> list:
+    "The epoch's training prompts (recommendation + PPT) from `draw_train_samples`."
+    return [model.prompts.rec(d['history'], d['candidates'], d['label']) if d['kind'] == 'rec' else model.prompts.ppt(d['history'], d['triple'], d['label'])
+            for d in draw_train_samples(ds, cfg, model.cfg.n_max, stage, epoch)]
 
 def warmup_cosine(step: int, total: int, warmup: int) -> float:
     "LR multiplier: linear warm-up from 1/100 over `warmup` steps, then cosine decay to 0 at `total`."
@@ -150,6 +160,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
         acc.print(f"resuming from {ckpt / 'last'}: stage #{start['stage_idx']} epoch {start['epoch']} step {start['step']}")
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
     gs, best, best_metrics = start['global_step'], start['best'], start['best_metrics']
+    sel = cfg.metric_for(acc.unwrap_model(model))
     t0 = time.time(); stopped = False
     for si in range(start['stage_idx'], len(cfg.stages)):
         stage = cfg.stages[si]; counts = set_stage(acc.unwrap_model(model), stage)
@@ -181,7 +192,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                                               f"is {ckpt / 'last'} (best: {ckpt / 'best'}); lower lr_lora / lr_items or check the data.")
                     acc.backward(loss)
                     if acc.sync_gradients: gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
-                    opt_p.step(); sched.step() if acc.sync_gradients else None; opt_p.zero_grad()
+                    opt_p.step(); opt_p.zero_grad()
+                    if acc.sync_gradients: sched.step(); acc.unwrap_model(model).project_()   # gate presences stay >= 0
                 run += loss.item(); k += 1
                 if acc.sync_gradients:
                     step += 1; gs += 1; bar.update(1)
@@ -201,8 +213,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             um.train()
             log(kind='valid', stage=stage, epoch=ep, global_step=gs, **metrics, time=round(time.time() - t0, 1))
             acc.print(f'stage {stage} epoch {ep}: valid {json.dumps({kk: round(v, 4) for kk, v in metrics.items()})}')
-            if metrics[cfg.select_metric] >= best:   # ties: the later checkpoint (more stages, more samples)
-                best, best_metrics = metrics[cfg.select_metric], dict(metrics, stage=stage, epoch=ep)
+            if metrics[sel] >= best:   # ties: the later checkpoint (more stages, more samples)
+                best, best_metrics = metrics[sel], dict(metrics, stage=stage, epoch=ep, select_metric=sel)
                 if main: um.save(ckpt / 'best')
             if main:
                 nxt = (si, ep + 1) if ep + 1 < cfg.epochs[si] else (si + 1, 0)

@@ -51,3 +51,17 @@ def test_mrc_on_real_features():
     assert tok.shape == (16, 5, 576) and torch.isfinite(tok).all()
     with pytest.raises(ValueError, match='1280-d'):
         MRC(MRCConfig(dims=dict(text=384, vision=512, sequential=64))).set_features(vision=fv)
+
+
+def test_mpo_stage_starts_are_continuous():
+    "At the start of MPO stages 2 and 3 (gates closed) the SpeederModel's item tokens are those of the stage before."
+    from speeder.mpo import set_stage
+    from trainer_helpers import tiny_setup
+    ds, model = tiny_setup()
+    model.eval(); items = torch.as_tensor(ds.test.candidates[:8])
+    toks = []
+    for stage in (1, 2, 3):
+        set_stage(model, stage); model.eval(); toks.append(model.item_tokens(items))
+    assert model.active == ('text', 'vision', 'sequential')
+    torch.testing.assert_close(toks[1], toks[0], rtol=1e-6, atol=1e-6)
+    torch.testing.assert_close(toks[2], toks[0], rtol=1e-6, atol=1e-6)

@@ -56,7 +56,7 @@ def test_two_processes(tmp_path):
     r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     summary = json.loads((tmp_path / 'ddp' / 'summary.json').read_text())
-    assert summary['processes'] == 2 and summary['distributed'] == 'MULTI_CPU' and 0 <= summary['best']['score_hr1'] <= 1
+    assert summary['processes'] == 2 and summary['distributed'] == 'MULTI_CPU' and 0 <= summary['best']['letter_hr1'] <= 1 and summary['best']['select_metric'] == 'vhr1'
     lines = (tmp_path / 'ddp' / 'log.jsonl').read_text().splitlines()
     steps = [json.loads(l) for l in lines if '"step"' in l]
     assert len({s['global_step'] for s in steps}) == len(steps), 'only rank 0 writes the log'
