@@ -25,10 +25,12 @@ class PromptConfig:
     chat: bool = True # wrap in the tokenizer's chat template (when it has one; 'instruct' wording only)
     system: str = 'You are a sequential recommender.' # system message (a short one: the default may be long)
     max_title_tokens: int = 24 # titles are cut to this many tokens (llara / tallrec)
+    layout: str = 'index-first' # speeder style: 'index-first' ([index][item token], the paper's Figure 3) or 'item-first' ([item token][index]: the index token's position can read the item; a deviation, reported as such)
 
     def __post_init__(self):
         if self.style not in ('speeder', 'llara', 'tallrec'): raise ValueError(f"PromptConfig.style={self.style!r}: choose 'speeder', 'llara' or 'tallrec'.")
         if self.wording not in ('instruct', 'compact'): raise ValueError(f"PromptConfig.wording={self.wording!r}: choose 'instruct' or 'compact'.")
+        if self.layout not in ('index-first', 'item-first'): raise ValueError(f"PromptConfig.layout={self.layout!r}: choose 'index-first' or 'item-first'.")
 
 @dataclass
 class Prompt:
@@ -82,16 +84,19 @@ class PromptBuilder:
         return ids[0]
 
     def _items(self, ids, slots, slot_items, slot_pos, items, labels, with_pos, soft=True):
-        "Append items: speeder = [label][slot]; llara = title [slot]; tallrec = title."
+        "Append items: speeder = [label][slot] (or [slot][label] with layout='item-first'); llara = title [slot]; tallrec = title."
         cand_slots = []
+        after = self.cfg.style == 'speeder' and self.cfg.layout == 'item-first'
         for k, it in enumerate(items):
-            if self.cfg.style == 'speeder': ids.append(labels[k])
+            if self.cfg.style == 'speeder':
+                if not after: ids.append(labels[k])
             else:
                 if k: ids.extend(self.sep)
                 ids.extend(self.title_ids[it])
             if self.cfg.style != 'tallrec' and soft:
                 slots.append(len(ids)); cand_slots.append(len(ids)); slot_items.append(int(it)); slot_pos.append(k + 1 if with_pos else 0)
                 ids.append(self.slot_id)
+            if after: ids.append(labels[k])
         return cand_slots
 
     def rec(self, history: list, candidates: list, label: int | None = None) -> Prompt:
