@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #1857dbcc
 from __future__ import annotations
-import hashlib, json, os, random, tempfile
+import hashlib, json, os, random, shutil, tempfile
 from importlib.util import find_spec
 from pathlib import Path
 
 import numpy as np
 
 # %% auto #0
-__all__ = ['cache_dir', 'asset_dir', 'stable_hash', 'atomic_write_bytes', 'atomic_write_json', 'seed_everything']
+__all__ = ['cache_dir', 'asset_dir', 'stable_hash', 'atomic_write_bytes', 'atomic_write_json', 'replace_dir', 'existing_dir',
+           'seed_everything']
 
 # %% ../nbs/00_core.ipynb #c48f4db8
 def cache_dir(*parts: str) -> Path:
@@ -52,6 +53,24 @@ def atomic_write_bytes(path, data: bytes) -> Path:
 def atomic_write_json(path, obj, indent=None) -> Path:
     "Write `obj` as JSON to `path` atomically."
     return atomic_write_bytes(path, json.dumps(obj, indent=indent).encode())
+
+# %% ../nbs/00_core.ipynb #d5eb97e8
+def replace_dir(tmp, path) -> Path:
+    "Move the complete folder `tmp` to `path`; an existing `path` is kept as `<path>.old` until the new one is in place, and restored if the move fails."
+    tmp, path = Path(tmp), Path(path); old = path.with_name(path.name + '.old')
+    if path.exists():
+        shutil.rmtree(old, ignore_errors=True); path.rename(old)
+    try: tmp.rename(path)
+    except BaseException:
+        if old.exists() and not path.exists(): old.rename(path)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return path
+
+def existing_dir(path) -> Path | None:
+    "`path` if it exists, else the `<path>.old` a crash inside `replace_dir` left behind, else None."
+    path = Path(path); old = path.with_name(path.name + '.old')
+    return path if path.exists() else old if old.exists() else None
 
 # %% ../nbs/00_core.ipynb #f88e78a0
 def seed_everything(seed: int) -> None:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_data.ipynb #f21d9976
 from __future__ import annotations
-import dataclasses, gzip, hashlib, inspect, json, ast, os
+import dataclasses, gzip, hashlib, inspect, json, ast, os, sys
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 from typing import Callable
@@ -356,7 +356,7 @@ class SeqDataset:
         return cls(d['name'], d['item_ids'], d['titles'], d['images'], sp, pr, d['report'], d['image_counts'], d['key'], d['user_items'])
 
 # %% ../nbs/02_data.ipynb #3e78328d
-STREAMS = dict(split=1, candidates=2, ppt=3) # independent random streams per seed: `np.random.default_rng([seed, STREAMS[name]])`
+STREAMS = dict(split=1, candidates=2, ppt=3, train=4) # independent random streams per seed: `np.random.default_rng([seed, STREAMS[name], ...])` (the trainer's draws add stage and epoch)
 
 def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageReport | None = None, key: str = '') -> SeqDataset:
     "Apply `protocol` to `raw`: filters, sessions, split, fixed candidates, PPT triples."
@@ -444,9 +444,11 @@ def _fingerprint(files, hash_below: int = 256 << 20) -> list:
     return out
 
 def _reader_source(reader) -> str:
-    "The reader's own code (a change to a registered reader changes the cache key)."
-    try: return inspect.getsource(reader)
-    except (OSError, TypeError): return f'{reader.__module__}.{reader.__qualname__}'
+    "The reader's own code and this module's (the protocol, the parsers): a change to either changes the cache key."
+    def src(o):
+        try: return inspect.getsource(o)
+        except (OSError, TypeError): return f'{getattr(o, "__module__", "")}.{getattr(o, "__qualname__", o)}'
+    return src(reader) + src(sys.modules[__name__])
 
 def _resolve(name: str):
     if name in DATASETS: return DATASETS[name], {}

@@ -60,8 +60,9 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
         else: s = model.score(b)
         scores.append(s.cpu())
     sc = torch.cat(scores); labels = torch.as_tensor(split.labels[:n])
-    decoder = 'pointer' if model.cfg.readout == 'candidate' else 'letter'   # the pointer head (ValidRatio 1 by construction), or the LM head's letters among the candidates
-    out = {f'{decoder}_hr1': float((sc.argmax(1) == labels).float().mean()), 'n': n}
+    decoder = 'pointer' if model.cfg.readout == 'candidate' else 'letter' if model.prompts.cfg.style == 'speeder' else None   # title prompts: no one-pass decoder
+    out = {f'{decoder}_hr1': float((sc.argmax(1) == labels).float().mean())} if decoder else {}
+    out['n'] = n
     if generate: out.update(gen_metrics(parsed, labels.numpy()))
     recs = ppt_records(model, split, n) if ppt and len(split.ppt) else []
     if recs: out['ppt_acc'] = float(np.mean([r['correct'] for r in recs]))

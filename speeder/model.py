@@ -15,6 +15,7 @@ from peft import LoraConfig, get_peft_model, set_peft_model_state_dict
 from safetensors.torch import load_file, save_file
 
 from .backbone import load_backbone
+from .core import replace_dir
 from .encoders import Features
 from .mrc import MRC, MRCConfig, adapter
 from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
@@ -224,10 +225,7 @@ class SpeederModel(nn.Module):
                       metadata={m: f.encoder for m, f in (self.items.features.items() if self.items is not None else [])})
             (tmp / 'config.json').write_text(json.dumps(dict(config=asdict(self.cfg), active=self.active), indent=1))
             (tmp / 'items.json').write_text(json.dumps(dict(titles=self.titles, item_ids=self.item_ids)))
-            old = path.with_name(f'.{path.name}.old')
-            shutil.rmtree(old, ignore_errors=True)
-            if path.exists(): path.rename(old)                                       # the new folder is complete before the old one goes
-            tmp.rename(path); shutil.rmtree(old, ignore_errors=True)
+            replace_dir(tmp, path)                                                     # the new folder is complete before the old one goes
         finally: shutil.rmtree(tmp, ignore_errors=True)
         return path
 

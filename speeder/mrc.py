@@ -54,7 +54,7 @@ class Gate(nn.Module):
         a = self.proj(e)
         return (torch.tanh(a) if self.kind == 'tanh' else F.relu(a)) * e
     def presence(self) -> torch.Tensor:
-        "rho in [0, 1): the weight of this modality's token in MoME attention and pooling ('none': always 1, the abrupt ablation)."
+        "rho >= 0: the weight of this modality's token in MoME attention and pooling (tanh: in [0, 1); relu: alpha itself; 'none': always 1, the abrupt ablation)."
         if self.kind == 'none': return torch.ones(())
         return torch.tanh(self.alpha) if self.kind == 'tanh' else self.alpha
     @torch.no_grad()
@@ -79,7 +79,7 @@ class MHSA(nn.Module):
         q, k, v = self.qkv(h).view(B, M, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)   # (B, heads, M, d_h) each
         att = (q @ k.transpose(-1, -2) / (d // self.heads) ** 0.5).masked_fill(~mask[:, None, None, :], float('-inf')).softmax(-1)
         att = att * rho[:, None, None, :]                                          # weight = rho_k e^{l_k} / sum_j rho_j e^{l_j}
-        att = self.drop(att / att.sum(-1, keepdim=True))
+        att = self.drop(att / att.sum(-1, keepdim=True).clamp_min(1e-12))   # text (weight 1) is always present
         return self.out((att @ v).transpose(1, 2).reshape(B, M, d))
 
 class MoMELayer(nn.Module):

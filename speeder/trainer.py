@@ -16,7 +16,8 @@ from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .data import SeqDataset, draw_candidates, draw_ppt
+from .core import existing_dir, replace_dir
+from .data import STREAMS, SeqDataset, draw_candidates, draw_ppt
 from .eval import evaluate
 from .mpo import set_stage
 from .prompt import collate
@@ -63,10 +64,12 @@ class TrainConfig:
 
 # %% ../nbs/11_trainer.ipynb #857b93a4
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
-    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label), seeded by (seed, stage, epoch); train sequences only."
-    rng = np.random.default_rng([cfg.seed, stage, epoch])
+    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label), from train sequences only, seeded by (seed, stage, epoch)."
+    rng = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch])   # its own stream, apart from the split / candidate / PPT streams
     sp, C = ds.train, ds.protocol.n_candidates
     seqs = sp.seqs
+    seen = {}   # a user's items in the training sequences: never their negatives (held-out sessions are not looked at)
+    for u, s in zip(sp.users, seqs): seen.setdefault(str(u), set()).update(s)
     n_ppt = int(round(cfg.samples_per_epoch * cfg.ppt_frac)) if cfg.ppt else 0
     n_rec = cfg.samples_per_epoch - n_ppt
     out = []
@@ -74,7 +77,7 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
         w = np.array([max(len(s) - cfg.min_history, 0) for s in seqs], dtype=float)
         for j in rng.choice(len(seqs), n_rec, p=w / w.sum()):
             s = seqs[j]; cut = int(rng.integers(cfg.min_history, len(s)))   # target s[cut]; the history is what came before it
-            cands, label = draw_candidates(s[:cut + 1], ds.n_items, C, rng, ds.user_items[str(sp.users[j])])   # negatives: never the user's items
+            cands, label = draw_candidates(s[:cut + 1], ds.n_items, C, rng, seen[str(sp.users[j])])
             out.append(dict(kind='rec', seq=int(j), cut=cut, history=s[:cut][-n_max:], candidates=cands.tolist(), label=label))
     else:
         for j in rng.choice(len(seqs), n_rec, replace=n_rec > len(seqs)):
@@ -120,9 +123,7 @@ def save_checkpoint(path, model, optimizer, scheduler, state: dict):
     save_file({'torch': torch.get_rng_state()}, tmp / 'rng.safetensors')
     torch.save(optimizer.state_dict(), tmp / 'optimizer.pt')
     (tmp / 'state.json').write_text(json.dumps(dict(state, scheduler=scheduler.state_dict()), default=str))
-    old = path.with_name(path.name + '.old')
-    if path.exists(): path.rename(old)
-    tmp.rename(path); shutil.rmtree(old, ignore_errors=True)
+    replace_dir(tmp, path)
 
 def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
     "Restore a resume checkpoint into `model` (and optimizer / scheduler); returns the loop state."
@@ -151,12 +152,18 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                       cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
     main = acc.is_main_process
     if main: out.mkdir(parents=True, exist_ok=True)
+    if main and resume and existing_dir(ckpt / 'last') not in (None, ckpt / 'last'): (ckpt / 'last.old').rename(ckpt / 'last')   # a crash mid-swap left only the old one
+    acc.wait_for_everyone()
     log_f = open(out / 'log.jsonl', 'a') if main else None
     def log(**r):
         if main: log_f.write(json.dumps(r) + '\n'); log_f.flush()
-    start = dict(stage_idx=0, epoch=0, step=0, global_step=0, best=-1.0, best_metrics=None)
+    start = dict(stage_idx=0, epoch=0, step=0, global_step=0, best=-1.0, best_metrics=None, data=ds.key)
     if resume and (ckpt / 'last' / 'state.json').exists():
-        start.update({k: v for k, v in json.loads((ckpt / 'last' / 'state.json').read_text()).items() if k in start})
+        saved = json.loads((ckpt / 'last' / 'state.json').read_text())
+        if saved.get('data') != ds.key:
+            raise ValueError(f"{ckpt / 'last'} was trained on other data (dataset key {saved.get('data')}, now {ds.key}): "
+                             f"resuming would mix test sets. Use another output_dir, or delete {out} to start again.")
+        start.update({k: v for k, v in saved.items() if k in start})
         acc.print(f"resuming from {ckpt / 'last'}: stage #{start['stage_idx']} epoch {start['epoch']} step {start['step']}")
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
     gs, best, best_metrics = start['global_step'], start['best'], start['best_metrics']
@@ -201,9 +208,9 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                                **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
                     log(**rec); bar.set_postfix(loss=f'{run / k:.3f}'); run, k = 0., 0
                     if main and step % cfg.save_every == 0:
-                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics))
+                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key))
                     if cfg.max_steps is not None and gs >= cfg.max_steps:
-                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics))
+                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key))
                         stopped = True; break
             bar.close(); skip = 0
             if stopped: break
@@ -218,7 +225,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                 if main: um.save(ckpt / 'best')
             if main:
                 nxt = (si, ep + 1) if ep + 1 < cfg.epochs[si] else (si + 1, 0)
-                save_checkpoint(ckpt / 'last', um, opt, sched, dict(stage_idx=nxt[0], epoch=nxt[1], step=0, global_step=gs, best=best, best_metrics=best_metrics))
+                save_checkpoint(ckpt / 'last', um, opt, sched, dict(stage_idx=nxt[0], epoch=nxt[1], step=0, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key))
         if stopped: break
         start['stage_idx'] = -1   # later stages start fresh
     if log_f: log_f.close()

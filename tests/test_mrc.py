@@ -65,3 +65,9 @@ def test_mpo_stage_starts_are_continuous():
     assert model.active == ('text', 'vision', 'sequential')
     torch.testing.assert_close(toks[1], toks[0], rtol=1e-6, atol=1e-6)
     torch.testing.assert_close(toks[2], toks[0], rtol=1e-6, atol=1e-6)
+    # after stage 2 the vision gate is open: stage 3 starts from stage 2's tokens (the sequential gate still closed)
+    with torch.no_grad(): model.items.gates['vision'].alpha.fill_(0.3)
+    set_stage(model, 2); model.eval(); s2 = model.item_tokens(items)
+    set_stage(model, 3); model.eval(); s3 = model.item_tokens(items)
+    assert (s2 - toks[0]).abs().max() > 1e-3
+    torch.testing.assert_close(s3, s2, rtol=1e-6, atol=1e-6)
