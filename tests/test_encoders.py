@@ -7,7 +7,7 @@ from speeder.data import load_dataset
 from speeder.encoders import EFFNET, text_features, vision_features, sequential_features
 from speeder.sequential import SeqRecConfig
 
-PROTO = dict(min_item_interactions=2, min_seq_len=4, n_candidates=3, n_max=5, split=(0.6, 0.2, 0.2))
+PROTO = dict(min_item_interactions=2, min_seq_len=4, n_candidates=2, n_max=5, split=(0.6, 0.2, 0.2))   # U1 rated 6 of the 7 items: one negative left
 
 
 @pytest.fixture
