@@ -408,7 +408,7 @@ def build_dataset(name: str, raw: RawData, protocol: Protocol, images: ImageRepo
             raise DataError(f"User {u!r} interacted with {len(its)} of the {len(order)} items: {len(order) - len(its)} left as negatives, n_candidates={P.n_candidates} needs {P.n_candidates - 1}. Lower n_candidates or use more data.")
 
     # three independent streams: the test set and its candidates never depend on n_max, ppt or any model option
-    rng = {k: np.random.default_rng([P.seed, v]) for k, v in STREAMS.items()}
+    rng = {k: np.random.default_rng([P.seed, STREAMS[k]]) for k in ('split', 'candidates', 'ppt')}   # 'train' is the trainer's
     perm = rng['split'].permutation(len(seqs))
     cand = [draw_candidates(s, len(order), P.n_candidates, rng['candidates'], user_items[str(u)]) for s, u in zip(seqs, seq_users)]
     ppt = [draw_ppt(s[:-1][-P.n_max:], rng['ppt']) or ((-1, -1, -1), -1) for s in seqs] if P.ppt else None
