@@ -30,23 +30,24 @@ for ds in a.datasets:
             pm.execute_notebook('nbs/train.ipynb', str(run / 'train.ipynb'), parameters=dict(params, dataset=ds, seed=seed, run_name=name), log_output=True)
         m = json.loads((run / 'metrics.json').read_text())
         rows.append(dict(dataset=ds, seed=seed, tag=a.tag, **{f'test_{k}': v for k, v in m['test'].items()},
-                         popularity=m['popularity_test_hr1'], sasrec=m.get('sasrec_test_hr1'), wall_time_s=m['wall_time_s'], params=params))
+                         popularity=m['popularity_test_hr1'], sasrec=m.get('sasrec_test_hr1'), wall_time_s=m['wall_time_s'],
+                         prompts_per_s=m.get('train_prompts_per_s'), params=params))
 Path(a.out + '.json').parent.mkdir(parents=True, exist_ok=True)
 old = json.loads(Path(a.out + '.json').read_text()) if Path(a.out + '.json').exists() else []
 keep = [r for r in old if (r['dataset'], r['seed'], r['tag']) not in {(x['dataset'], x['seed'], x['tag']) for x in rows}]
 allrows = keep + rows
 Path(a.out + '.json').write_text(json.dumps(allrows, indent=1))
-md = ['| dataset | tag | seeds | pointer HR@1 (one pass; ValidRatio 1 by construction) | LM-head letter HR@1 (one pass) | ValidRatio | HR@1 | **VHR@1** | PPT acc | popularity | SASRec ($E_s$) | wall time per run (min) |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|']
+md = ['| dataset | tag | seeds | pointer HR@1 (one pass; ValidRatio 1 by construction) | LM-head letter HR@1 (one pass) | ValidRatio | HR@1 | **VHR@1** | pointer-guided ValidRatio | pointer-guided VHR@1 | PPT acc | popularity | SASRec ($E_s$) | wall time per run (min) | training prompts / s |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
 for key in sorted({(r['dataset'], r['tag']) for r in allrows}):
     rs = [r for r in allrows if (r['dataset'], r['tag']) == key]
     v = lambda k: np.array([np.nan if r.get(k) is None else r[k] for r in rs], dtype=float)
     f = lambda k: '—' if all(np.isnan(v(k))) else f"{np.mean(v(k)):.3f} ± {np.std(v(k)):.3f}"
-    md.append(f"| {key[0]} | {key[1]} | {len(rs)} | {f('test_pointer_hr1')} | {f('test_letter_hr1')} | {f('test_valid_ratio')} | {f('test_hr1')} | {f('test_vhr1')} | {f('test_ppt_acc')} | {f('popularity')} | {f('sasrec')} | {min(r['wall_time_s'] for r in rs) / 60:.1f}–{max(r['wall_time_s'] for r in rs) / 60:.1f} |")
+    md.append(f"| {key[0]} | {key[1]} | {len(rs)} | {f('test_pointer_hr1')} | {f('test_letter_hr1')} | {f('test_valid_ratio')} | {f('test_hr1')} | {f('test_vhr1')} | {f('test_guided_valid_ratio')} | {f('test_guided_vhr1')} | {f('test_ppt_acc')} | {f('popularity')} | {f('sasrec')} | {min(r['wall_time_s'] for r in rs) / 60:.1f}–{max(r['wall_time_s'] for r in rs) / 60:.1f} | {f('prompts_per_s')} |")
 cmds = sorted({' '.join(['.venv/bin/python bench/train_runs.py --tag', r['tag'], '--seeds', *map(str, sorted(x['seed'] for x in allrows if x['tag'] == r['tag']))]
                         + [f'-p {k} {shlex.quote(v if isinstance(v, str) else repr(v))}' for k, v in (r.get('params') or {}).items()]) for r in allrows})
 Path(a.out + '.md').write_text('Speeder test metrics on the fixed candidates (nbs/train.ipynb via bench/train_runs.py; mean ± std over seeds; '
                                'popularity and SASRec on the same test candidates of each seed). ValidRatio, HR@1 and VHR@1 are the paper\'s: '
-                               'free greedy generation by the plain LM head. The one-pass columns are other decoders, reported under their own names.\n\n' + '\n'.join(md) + '\n\nReproduce:\n\n'
+                               'free greedy generation by the plain LM head. The one-pass and pointer-guided columns are other decoders (extras), reported under their own names.\n\n' + '\n'.join(md) + '\n\nReproduce:\n\n'
                                + '\n'.join(f'    {c}' for c in cmds) + '\n')
 print('\n'.join(md))

@@ -33,6 +33,7 @@ class Features:
     path: str = '' # cache file
     cached: bool = False # True when read from the cache
     info: dict = field(default_factory=dict) # facts about the encoder, e.g. the sequential model's HR@1 on valid / test
+    weights: dict = field(default_factory=dict) # the encoder's own weights when kept (the sequential model's, for its score prior)
 
     @property
     def dim(self) -> int: return self.x.shape[1]
@@ -40,8 +41,9 @@ class Features:
 def cached_features(kind: str, # 'text', 'vision' or 'sequential'
                     encoder: str, # encoder id, part of the key
                     inputs, # what the features depend on (titles, image fingerprints, split key...), hashed into the key
-                    compute, # () -> (x, mask) or (x, mask, info)
+                    compute, # () -> (x, mask) or (x, mask, info) or (x, mask, info, weights)
                     refresh: bool = False, # recompute even when cached
+                    need_weights: bool = False, # recompute a cached file that was written without the encoder's weights
                    ) -> Features:
     "Load features from the cache or compute and store them (atomically)."
     key = stable_hash(dict(kind=kind, encoder=encoder, inputs=inputs))
@@ -49,14 +51,17 @@ def cached_features(kind: str, # 'text', 'vision' or 'sequential'
     if path.exists() and not refresh:
         with safe_open(path, 'pt') as f: info = json.loads((f.metadata() or {}).get('info', '{}'))
         t = load_file(path)
-        return Features(t['x'], t['mask'].bool(), encoder, str(path), True, info)
-    x, mask, *info = compute()
-    x, mask, info = x.detach().float().contiguous(), mask.bool(), (info[0] if info else {})
+        w = {k[len('weights.'):]: v for k, v in t.items() if k.startswith('weights.')}
+        if w or not need_weights: return Features(t['x'], t['mask'].bool(), encoder, str(path), True, info, w)
+    x, mask, *rest = compute()
+    x, mask = x.detach().float().contiguous(), mask.bool()
+    info, w = (rest + [{}, {}])[:2]
     assert x.shape[0] == mask.shape[0]
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix='.tmp'); os.close(fd)
-    save_file({'x': x, 'mask': mask.to(torch.uint8)}, tmp, metadata=dict(kind=kind, encoder=str(encoder), key=key, info=json.dumps(info)))
+    save_file({'x': x, 'mask': mask.to(torch.uint8), **{f'weights.{k}': v.detach().contiguous() for k, v in w.items()}}, tmp,
+              metadata=dict(kind=kind, encoder=str(encoder), key=key, info=json.dumps(info)))
     os.replace(tmp, path)
-    return Features(x, mask, encoder, str(path), False, info)
+    return Features(x, mask, encoder, str(path), False, info, dict(w))
 
 # %% ../nbs/05_encoders.ipynb #3dcacdea
 MINILM = 'all-MiniLM-L6-v2'
@@ -142,11 +147,13 @@ def vision_features(ds: SeqDataset,
     return cached_features('vision', encoder, fp, compute, refresh)
 
 # %% ../nbs/05_encoders.ipynb #20656f36
-def sequential_features(ds: SeqDataset, cfg: SeqRecConfig | None = None, refresh: bool = False, progress: bool = True) -> Features:
-    "ID features: the item embeddings of a sequential recommender trained on `ds.train`; `info` holds its valid / test HR@1 on the fixed candidates (a baseline on the very same samples)."
+def sequential_features(ds: SeqDataset, cfg: SeqRecConfig | None = None, refresh: bool = False, progress: bool = True,
+                        weights: bool = False, # also keep the model's weights (`Features.weights`; for the sequential score prior)
+                       ) -> Features:
+    "ID features: the item embeddings of a sequential recommender trained on `ds.train`; `info` holds its valid / test HR@1 on the fixed candidates (a baseline on the very same samples) and its config."
     cfg = cfg or SeqRecConfig(model='sasrec')
     def compute():
         model, hist = fit_seqrec(ds, cfg, progress=progress)
-        info = dict(model=cfg.model, valid_hr1=evaluate_seqrec(model, ds.valid), test_hr1=evaluate_seqrec(model, ds.test), epochs_run=len(hist))
-        return model.item_embeddings(), torch.ones(ds.n_items, dtype=torch.bool), info
-    return cached_features('sequential', cfg.model, dict(dataset=ds.key, cfg=asdict(cfg), scored=True), compute, refresh)   # scored: the cache carries `info`
+        info = dict(model=cfg.model, valid_hr1=evaluate_seqrec(model, ds.valid), test_hr1=evaluate_seqrec(model, ds.test), epochs_run=len(hist), cfg=asdict(cfg))
+        return model.item_embeddings(), torch.ones(ds.n_items, dtype=torch.bool), info, model.state_dict()
+    return cached_features('sequential', cfg.model, dict(dataset=ds.key, cfg=asdict(cfg), scored=True), compute, refresh, need_weights=weights)   # scored: the cache carries `info`

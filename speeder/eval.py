@@ -48,15 +48,17 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
              generate: bool = True, # also run free generation (ValidRatio, VHR@1)
              ppt: bool = True, # also measure PPT accuracy
              batch_size: int = 16, progress: bool = False) -> dict:
-    "Metrics of `model` on `split`'s fixed candidates (and PPT triples): the paper's ValidRatio / HR@1 / VHR@1 from the plain LM head's free generation, and the one-pass HR@1 of `score` under its decoder's name."
+    "Metrics of `model` on `split`'s fixed candidates (and PPT triples): the paper's ValidRatio / HR@1 / VHR@1 from the plain LM head's free generation, the one-pass HR@1 of `score` under its decoder's name, and with `model.cfg.guide` the pointer-guided generation's as guided_*."
     was = model.training; model.eval(); model.cache_item_tokens()
     n = len(split) if max_samples is None else min(max_samples, len(split))
     hist = lambda i: split.history(i)[-model.cfg.n_max:]
-    scores, parsed = [], []
+    scores, parsed, guided = [], [], []
     for s in tqdm(range(0, n, batch_size), desc='evaluating', disable=not progress, leave=False):
         idx = range(s, min(s + batch_size, n))
         b = collate([model.prompts.rec(hist(i), split.candidates[i].tolist(), int(split.labels[i])) for i in idx], with_answer=False)
-        if generate: _, p, s = model.generate(b, return_scores=True); parsed += p   # scores and generation share the prompt pass
+        if generate:
+            _, p, s = model.generate(b, return_scores=True); parsed += p   # scores and generation share the prompt pass
+            if model.cfg.guide: guided += model.generate(b, guide=model.cfg.guide)[1]
         else: s = model.score(b)
         scores.append(s.cpu())
     sc = torch.cat(scores); labels = torch.as_tensor(split.labels[:n])
@@ -64,6 +66,7 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
     out = {f'{decoder}_hr1': float((sc.argmax(1) == labels).float().mean())} if decoder else {}
     out['n'] = n
     if generate: out.update(gen_metrics(parsed, labels.numpy()))
+    if guided: out.update({f'guided_{k}': v for k, v in gen_metrics(guided, labels.numpy()).items()})
     recs = ppt_records(model, split, n) if ppt and len(split.ppt) else []
     if recs: out['ppt_acc'] = float(np.mean([r['correct'] for r in recs]))
     model.train(was)

@@ -19,9 +19,10 @@ from .core import replace_dir
 from .encoders import Features
 from .mrc import MRC, MRCConfig, adapter
 from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
+from .sequential import SEQREC, SeqRecConfig
 
 # %% auto #0
-__all__ = ['SpeederConfig', 'IDProjector', 'SpeederModel']
+__all__ = ['SpeederConfig', 'IDProjector', 'history_items', 'ScorePriors', 'SpeederModel']
 
 # %% ../nbs/08_model.ipynb #265d324a
 @dataclass
@@ -38,6 +39,10 @@ class SpeederConfig:
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
     item_encoder: str = 'mrc' # 'mrc' (Speeder), 'id' (LLaRA-style: projected SASRec embedding), 'none' (TALLRec-style)
     choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices as `score` ranks them (the pointer head's loss with readout='candidate'), added to the paper's answer-token loss
+    prior: tuple = () # extras added to the pointer head's logits (readout='candidate'): 'popularity' (log training count) and / or 'sequential' ($E_s$'s own next-item score for the prompt's history), each with a learnt weight
+    distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
+    guide: float = 0.0 # pointer-guided generation (an extra; readout='candidate'): the first generated token's letter logits re-ranked by + guide * pointer logits, their total probability kept; reported as guided_*, beside the plain generation
+    seqrec: dict = field(default_factory=dict) # the sequential model's SeqRecConfig (set from Features.info['cfg'] for the 'sequential' prior)
     mrc: dict = field(default_factory=dict) # MRCConfig fields
     prompt: dict = field(default_factory=dict) # PromptConfig fields
 
@@ -45,7 +50,10 @@ class SpeederConfig:
         if self.readout not in ('index', 'candidate'): raise ValueError(f"SpeederConfig.readout={self.readout!r}: 'index' or 'candidate'.")
         if self.item_encoder not in ('mrc', 'id', 'none'): raise ValueError(f"SpeederConfig.item_encoder={self.item_encoder!r}: 'mrc', 'id' or 'none'.")
         if not 1 <= self.n_max <= 26: raise ValueError(f'SpeederConfig.n_max={self.n_max}: 1..26 (history index tokens are the letters a..z).')
-        self.lora_targets = tuple(self.lora_targets)
+        self.lora_targets, self.prior = tuple(self.lora_targets), tuple(self.prior)
+        if set(self.prior) - {'popularity', 'sequential'}: raise ValueError(f"SpeederConfig.prior={self.prior}: a subset of ('popularity', 'sequential').")
+        extras = [k for k in ('prior', 'distill', 'guide') if getattr(self, k)]
+        if extras and self.readout != 'candidate': raise ValueError(f"SpeederConfig {extras} act on the pointer head: they need readout='candidate'.")
 
 # %% ../nbs/08_model.ipynb #b79d7f2f
 class IDProjector(nn.Module):
@@ -58,10 +66,60 @@ class IDProjector(nn.Module):
     def encode_items(self, items, active=None):
         return self.proj(self.features['sequential'].x[items.reshape(-1).cpu()].to(self.proj[1].weight.device)).reshape(*items.shape, -1)
 
+# %% ../nbs/08_model.ipynb #3ae5f972
+def history_items(batch: PromptBatch, n: int) -> torch.Tensor:
+    "(B, n) each prompt's history items (oldest first, left-padded with -1), read from its soft-token slots."
+    row = batch.slot_mask.nonzero()[:, 0]; h = batch.slot_pos > 0                 # slots are in row-major order
+    r, pos, it = row[h], batch.slot_pos[h], batch.slot_items[h]
+    L = torch.zeros(batch.slot_mask.shape[0], dtype=torch.long, device=pos.device).scatter_reduce(0, r, pos, 'amax')
+    out = torch.full((batch.slot_mask.shape[0], n), -1, dtype=torch.long, device=pos.device)
+    out[r, n - L[r] + pos - 1] = it
+    return out
+
+class ScorePriors(nn.Module):
+    "Extras beyond the paper, added to the pointer head's logits, each times a learnt weight (from 1): 'popularity' = log(1 + the item's count in the training sequences); 'sequential' = the frozen sequential encoder's ($E_s$'s SASRec) own next-item score for the prompt's history."
+    def __init__(self, kinds: tuple, n_items: int, seqrec: dict | None = None):
+        super().__init__()
+        self.kinds = tuple(kinds)
+        self.w = nn.Parameter(torch.ones(len(self.kinds)))
+        self.register_buffer('log_pop', torch.full((n_items,), float('nan')))   # set by `set_popularity` (or a loaded state)
+        self.seq = None
+        if 'sequential' in self.kinds:
+            if not seqrec: raise ValueError("The 'sequential' prior needs the sequential model's config: SpeederConfig.seqrec (taken from Features.info['cfg'] of sequential_features(..., weights=True)).")
+            c = SeqRecConfig(**seqrec); self.seq = SEQREC[c.model](n_items, c)
+            for p in self.seq.parameters(): p.requires_grad_(False)
+        self._checked = False
+
+    def set_popularity(self, counts):
+        "Item counts in the training sequences (the popularity baseline's)."
+        counts = torch.as_tensor(counts, dtype=torch.float32)
+        if counts.shape != self.log_pop.shape: raise ValueError(f'popularity has {tuple(counts.shape)} counts for {self.log_pop.shape[0]} items.')
+        self.log_pop.copy_(counts.log1p()); return self
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.seq is not None: self.seq.eval()   # frozen, no dropout
+        return self
+
+    def forward(self, hist: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
+        "hist: (B, L) item indices, -1 = padding on the left; cand: (B, C) item indices (-1 = none) -> (B, C)."
+        if not self._checked and 'popularity' in self.kinds:
+            if torch.isnan(self.log_pop).any(): raise ValueError("The 'popularity' prior has no counts: call model.priors.set_popularity(counts of each item in ds.train).")
+            self._checked = True
+        c, out = cand.clamp(min=0), 0.
+        for k, w in zip(self.kinds, self.w):
+            if k == 'popularity': s = self.log_pop[c]
+            else:
+                u = self.seq.user_state(hist + 1)                                       # the encoder's ids: 0 = padding
+                s = (u[:, None, :] * self.seq.item_emb(c + 1)).sum(-1)
+            out = out + w * s
+        return out
+
 # %% ../nbs/08_model.ipynb #495b1ccf
 class SpeederModel(nn.Module):
     "Backbone + LoRA + item encoder (MRC) + PPL, reading hybrid prompts."
-    def __init__(self, cfg: SpeederConfig, llm, tok, features: dict, titles: list | None = None, item_ids: list | None = None):
+    def __init__(self, cfg: SpeederConfig, llm, tok, features: dict, titles: list | None = None, item_ids: list | None = None,
+                 popularity=None): # item counts in the training sequences (the 'popularity' prior)
         super().__init__()
         self.cfg, self.tok, self.titles, self.item_ids = cfg, tok, titles, item_ids
         d = llm.config.hidden_size
@@ -77,6 +135,16 @@ class SpeederModel(nn.Module):
         self.ppl = nn.Parameter(torch.randn(cfg.n_max, d) * 0.02) if cfg.ppl else None   # [p_1] ... [p_n_max]
         self.prompts = PromptBuilder(tok, PromptConfig(**cfg.prompt), titles)
         self.active = tuple(self.items.cfg.modalities) if cfg.item_encoder == 'mrc' else None   # MPO switches this per stage
+        self.priors = None
+        if cfg.prior:
+            seq = features.get('sequential')
+            if 'sequential' in cfg.prior and not cfg.seqrec:
+                if seq is None or 'cfg' not in seq.info: raise ValueError("The 'sequential' prior needs features['sequential'] from sequential_features(..., weights=True).")
+                cfg.seqrec = dict(seq.info['cfg'])
+            n = len(titles) if titles is not None else len(next(iter(features.values())).x)
+            self.priors = ScorePriors(cfg.prior, n, cfg.seqrec)
+            if self.priors.seq is not None and seq is not None and seq.weights: self.priors.seq.load_state_dict(seq.weights)
+            if popularity is not None: self.priors.set_popularity(popularity)
         self._cache = None
 
     @property
@@ -131,16 +199,21 @@ class SpeederModel(nn.Module):
         rows = torch.arange(h.shape[0], device=h.device)
         hc = h[rows[:, None], batch.cand_pos.clamp(min=0)]                            # (B, C, d)
         cl = hc @ head.weight[self.prompts.yes] + (head.bias[self.prompts.yes] if head.bias is not None else 0)
+        if self.priors is not None: cl = cl + self.priors(history_items(batch, self.cfg.n_max), batch.cand_items).to(cl.dtype)
         return cl.masked_fill(batch.cand_pos < 0, float('-inf'))
 
-    def choice_logits(self, batch: PromptBatch, h=None, la=None) -> torch.Tensor:
-        "(B, C) what `score` ranks: the LM head's logits of the choices (the candidates' index tokens, or yes / no) or, for recommendation rows with readout='candidate', the pointer head's."
+    def letter_logits(self, batch: PromptBatch, la) -> torch.Tensor:
+        "(B, C) the LM head's logits `la` of the choices (the candidates' index tokens, or yes / no); -inf where there is no choice."
+        return la.gather(1, batch.choices.clamp(min=0)).masked_fill(batch.choices < 0, float('-inf'))
+
+    def choice_logits(self, batch: PromptBatch, h=None, la=None, pl=None) -> torch.Tensor:
+        "(B, C) what `score` ranks: the LM head's letter logits or, for recommendation rows with readout='candidate', the pointer head's (`pl` when already computed)."
         if h is None: h = self.hidden(batch)
         if la is None: la = self.answer_logits(batch, h)
-        cl = la.gather(1, batch.choices.clamp(min=0)).masked_fill(batch.choices < 0, float('-inf'))
+        cl = self.letter_logits(batch, la)
         if self.cfg.readout != 'candidate': return cl
         rec = (batch.cand_pos >= 0).any(1, keepdim=True)                             # PPT rows keep the LM head's yes / no
-        return torch.where(rec, self.pointer_logits(batch, h).to(cl.dtype), cl)
+        return torch.where(rec, (self.pointer_logits(batch, h) if pl is None else pl).to(cl.dtype), cl)
 
     def forward(self, batch: PromptBatch) -> dict:
         "Cross-entropy on the answer tokens from the plain LM head (Eq. 19); with `choice_loss`, plus a cross-entropy over the choices as `score` ranks them (the pointer head's own loss with readout='candidate')."
@@ -150,10 +223,21 @@ class SpeederModel(nn.Module):
         ans = batch.labels[:, 1:] != -100                                             # every answer token, read one position earlier
         if not ans.any(): raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
         loss = F.cross_entropy(self._head(h[:, :-1][ans]).float(), batch.labels[:, 1:][ans])
-        if not self.cfg.choice_loss: return dict(loss=loss)
+        if not (self.cfg.choice_loss or self.cfg.distill): return dict(loss=loss)
+        out, total = dict(answer_loss=loss.detach()), loss
         ok = (batch.labels[rows, (batch.answer_pos + 1).clamp(max=h.shape[1] - 1)] != -100) & (batch.target >= 0)
-        ce = F.cross_entropy(self.choice_logits(batch, h)[ok].float(), batch.target[ok]) if ok.any() else loss.new_zeros(())
-        return dict(loss=loss + self.cfg.choice_loss * ce, answer_loss=loss.detach(), choice_loss=ce.detach())
+        la = self.answer_logits(batch, h)
+        pl = self.pointer_logits(batch, h) if self.cfg.readout == 'candidate' else None
+        if self.cfg.choice_loss:
+            ce = F.cross_entropy(self.choice_logits(batch, h, la, pl)[ok].float(), batch.target[ok]) if ok.any() else loss.new_zeros(())
+            total = total + self.cfg.choice_loss * ce; out['choice_loss'] = ce.detach()
+        if self.cfg.distill:   # KL(pointer || LM head's letters) over the candidates of recommendation rows; the pointer is the teacher (no gradient)
+            rec = ok & (batch.cand_pos >= 0).any(1)
+            there = batch.choices[rec] >= 0
+            pt = pl[rec].detach().float().log_softmax(-1); q = self.letter_logits(batch, la)[rec].float().log_softmax(-1)
+            kl = (pt.exp() * (pt - q)).masked_fill(~there, 0.).sum(-1).mean() if rec.any() else loss.new_zeros(())
+            total = total + self.cfg.distill * kl; out['distill_loss'] = kl.detach()
+        return dict(loss=total, **out)
 
     def project_(self):
         "Keep constrained parameters in range after an optimizer step (MRC's gate presences >= 0)."
@@ -168,14 +252,17 @@ class SpeederModel(nn.Module):
 
     @torch.no_grad()
     def generate(self, batch: PromptBatch, max_new_tokens: int | None = None,
-                 return_scores: bool = False) -> tuple: # also return `score`'s (B, C) probabilities, read from the same prompt pass
+                 return_scores: bool = False, # also return `score`'s (B, C) probabilities, read from the same prompt pass
+                 guide: float = 0.) -> tuple: # > 0: pointer-guided (an extra, see SpeederConfig.guide); 0: the paper's plain LM head
         "Free greedy generation by the plain LM head over the whole vocabulary (the paper's ValidRatio / VHR@1); returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
         batch = batch.to(self.device)
         titled = self.cfg.prompt.get('style', 'speeder') != 'speeder'
         n = max_new_tokens or (self.prompts.cfg.max_title_tokens + 1 if titled else 3)
         dec, eos = self.llm.get_base_model().get_decoder(), self.tok.eos_token_id
         o = o0 = dec(inputs_embeds=self.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
-        la = self.answer_logits(batch, o.last_hidden_state); nxt = la.argmax(-1)   # the plain LM head, over the whole vocabulary
+        la = self.answer_logits(batch, o.last_hidden_state)
+        if guide: la = self.guided_logits(batch, o.last_hidden_state, la, guide)
+        nxt = la.argmax(-1)                                                          # over the whole vocabulary
         kv = 'cache' if 'cache' in inspect.signature(dec.forward).parameters else 'past_key_values'   # transformers >= 5.24 renamed it
         past, att, pos = o[kv], batch.attention_mask, batch.position_ids[:, -1:]
         out, done = [nxt], nxt == eos
@@ -189,6 +276,15 @@ class SpeederModel(nn.Module):
         texts = self.tok.batch_decode(torch.stack(out, 1), skip_special_tokens=True)
         parsed = [self.parse(t, batch, b) for b, t in enumerate(texts)]
         return (texts, parsed, self.choice_logits(batch, o0.last_hidden_state, la).float().softmax(-1)) if return_scores else (texts, parsed)
+
+    def guided_logits(self, batch: PromptBatch, h, la, guide: float) -> torch.Tensor:
+        "The answer position's logits with the candidates' letters re-ranked by `guide` * the pointer head (recommendation rows); the letters' total probability stays the LM head's, so it still decides whether the answer is a letter at all."
+        if self.cfg.readout != 'candidate': raise ValueError("Pointer-guided generation needs readout='candidate'.")
+        idx, there = batch.choices.clamp(min=0), batch.choices >= 0
+        rec = there & (batch.cand_pos >= 0).any(1, keepdim=True)
+        lt = self.letter_logits(batch, la).float()
+        mix = (lt + guide * self.pointer_logits(batch, h).float()).log_softmax(-1) + lt.logsumexp(-1, keepdim=True)
+        return la.scatter(1, idx, torch.where(rec, mix.to(la.dtype), la.gather(1, idx)))
 
     def parse(self, text: str, batch: PromptBatch, b: int) -> int:
         "The choice a generated answer names, or -1 (invalid)."

@@ -47,20 +47,21 @@ class TrainConfig:
     mixed_precision: str = 'auto' # 'auto' (bf16 on GPU or a CPU with AMX), 'bf16', 'no'
     eval_samples: int | None = None # cap on valid samples per epoch (None = all)
     eval_generate: bool = True # measure ValidRatio / VHR@1 by generation at each validation
-    select_metric: str = 'auto' # validation metric that picks the best checkpoint (ties: the later one); 'auto' = the configuration's own decoder: 'pointer_hr1' with readout='candidate', else the paper's 'vhr1' (generation)
+    select_metric: str = 'auto' # validation metric that picks the best checkpoint (ties: the later one); 'auto' = the configuration's own decoder: 'guided_vhr1' with pointer-guided generation, 'pointer_hr1' with readout='candidate', else the paper's 'vhr1' (generation)
     save_every: int = 25 # optimizer steps between resume checkpoints
     seed: int = 0
     max_steps: int | None = None # stop after this many optimizer steps in total (to test interruption)
 
     def __post_init__(self):
-        gen, one_pass = ('valid_ratio', 'hr1', 'vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
+        gen, one_pass = ('valid_ratio', 'hr1', 'vhr1', 'guided_vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
         if self.select_metric not in gen + one_pass: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + one_pass}.")
         if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
 
     def metric_for(self, model) -> str:
         "The metric that selects checkpoints for `model` (resolves 'auto' by its readout)."
         if self.select_metric != 'auto': return self.select_metric
-        return 'pointer_hr1' if model.cfg.readout == 'candidate' else ('vhr1' if self.eval_generate else 'letter_hr1')
+        if model.cfg.readout == 'candidate': return 'guided_vhr1' if model.cfg.guide and self.eval_generate else 'pointer_hr1'
+        return 'vhr1' if self.eval_generate else 'letter_hr1'
 
 # %% ../nbs/11_trainer.ipynb #857b93a4
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
@@ -157,7 +158,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     log_f = open(out / 'log.jsonl', 'a') if main else None
     def log(**r):
         if main: log_f.write(json.dumps(r) + '\n'); log_f.flush()
-    start = dict(stage_idx=0, epoch=0, step=0, global_step=0, best=-1.0, best_metrics=None, data=ds.key)
+    start = dict(stage_idx=0, epoch=0, step=0, global_step=0, best=-1.0, best_metrics=None, data=ds.key, prompts=0, train_s=0.)
     if resume and (ckpt / 'last' / 'state.json').exists():
         saved = json.loads((ckpt / 'last' / 'state.json').read_text())
         if saved.get('data') != ds.key:
@@ -166,9 +167,10 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
         start.update({k: v for k, v in saved.items() if k in start})
         acc.print(f"resuming from {ckpt / 'last'}: stage #{start['stage_idx']} epoch {start['epoch']} step {start['step']}")
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
-    gs, best, best_metrics = start['global_step'], start['best'], start['best_metrics']
+    gs, best, best_metrics, seen = start['global_step'], start['best'], start['best_metrics'], start['prompts']
     sel = cfg.metric_for(acc.unwrap_model(model))
-    t0 = time.time(); stopped = False
+    t0 = time.time() - start['train_s']; stopped = False   # wall time and prompts count across resumed sittings
+    state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0)
     for si in range(start['stage_idx'], len(cfg.stages)):
         stage = cfg.stages[si]; counts = set_stage(acc.unwrap_model(model), stage)
         opt = _optimizer(acc.unwrap_model(model), cfg)
@@ -201,16 +203,16 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                     if acc.sync_gradients: gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
                     opt_p.step(); opt_p.zero_grad()
                     if acc.sync_gradients: sched.step(); acc.unwrap_model(model).project_()   # gate presences stay >= 0
-                run += loss.item(); k += 1
+                run += loss.item(); k += 1; seen += len(batch.kinds) * acc.num_processes
                 if acc.sync_gradients:
                     step += 1; gs += 1; bar.update(1)
-                    rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, loss=run / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
+                    rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, prompts=seen, loss=run / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
                                **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
                     log(**rec); bar.set_postfix(loss=f'{run / k:.3f}'); run, k = 0., 0
                     if main and step % cfg.save_every == 0:
-                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key))
+                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
                     if cfg.max_steps is not None and gs >= cfg.max_steps:
-                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key))
+                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
                         stopped = True; break
             bar.close(); skip = 0
             if stopped: break
@@ -218,18 +220,19 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             um = acc.unwrap_model(model)
             metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt)
             um.train()
-            log(kind='valid', stage=stage, epoch=ep, global_step=gs, **metrics, time=round(time.time() - t0, 1))
+            log(kind='valid', stage=stage, epoch=ep, global_step=gs, prompts=seen, **metrics, time=round(time.time() - t0, 1))
             acc.print(f'stage {stage} epoch {ep}: valid {json.dumps({kk: round(v, 4) for kk, v in metrics.items()})}')
             if metrics[sel] >= best:   # ties: the later checkpoint (more stages, more samples)
                 best, best_metrics = metrics[sel], dict(metrics, stage=stage, epoch=ep, select_metric=sel)
                 if main: um.save(ckpt / 'best')
             if main:
                 nxt = (si, ep + 1) if ep + 1 < cfg.epochs[si] else (si + 1, 0)
-                save_checkpoint(ckpt / 'last', um, opt, sched, dict(stage_idx=nxt[0], epoch=nxt[1], step=0, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key))
+                save_checkpoint(ckpt / 'last', um, opt, sched, state(nxt[0], nxt[1], 0))
         if stopped: break
         start['stage_idx'] = -1   # later stages start fresh
     if log_f: log_f.close()
     acc.wait_for_everyone()
-    return dict(best=best_metrics, stopped_early=stopped, global_steps=gs, train_time_s=round(time.time() - t0, 1),
+    return dict(best=best_metrics, stopped_early=stopped, global_steps=gs, prompts=seen, train_time_s=round(time.time() - t0, 1),
+                prompts_per_s=round(seen / max(time.time() - t0, 1e-9), 3),
                 best_dir=str(ckpt / 'best'), log=str(out / 'log.jsonl'), precision=acc.mixed_precision, processes=acc.num_processes,
                 distributed=str(acc.distributed_type).split('.')[-1])

@@ -27,8 +27,11 @@ def test_resume_gives_identical_losses(tmp_path):
     part = train(model, ds, tiny_cfg(max_steps=9), tmp_path / 'run', progress=False)
     assert part['stopped_early'] and len(_losses(tmp_path / 'run' / 'log.jsonl')) == 9
     ds, model = tiny_setup(init_seed=1)   # other initial trainable weights: all of them must come from the checkpoint
-    train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
+    resumed = train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
     assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
+    prompts = lambda p: [r['prompts'] for r in map(json.loads, Path(p).read_text().splitlines()) if r['kind'] == 'step']
+    assert prompts(tmp_path / 'run' / 'log.jsonl') == prompts(tmp_path / 'full' / 'log.jsonl')   # prompts seen count on across sittings
+    assert resumed['prompts'] == full['prompts'] > 0 and resumed['prompts_per_s'] > 0
     valid = [json.loads(l) for l in (tmp_path / 'run' / 'log.jsonl').read_text().splitlines() if '"valid"' in l]
     assert all(0 <= v['vhr1'] <= v['valid_ratio'] <= 1 and 0 <= v['ppt_acc'] <= 1 for v in valid)
     best_dir = tmp_path / 'run' / 'checkpoints' / 'best'
