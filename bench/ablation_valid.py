@@ -14,6 +14,7 @@ import numpy as np
 ap = argparse.ArgumentParser()
 ap.add_argument('--row', action='append', required=True, metavar='LABEL=TAG')
 ap.add_argument('--dataset', default='ml-100k')
+ap.add_argument('--seeds', type=int, nargs='+', default=None, help='only these seeds (e.g. 0: every row on the same valid set and draws)')
 ap.add_argument('--out', default='bench/results/ablation_valid')
 a = ap.parse_args()
 
@@ -24,7 +25,8 @@ for label, tag in (r.split('=', 1) for r in a.row):
     last = {}
     for f in sorted(Path('runs', a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl')):
         v = [r for r in map(json.loads, f.read_text().splitlines()) if r['kind'] == 'valid']
-        if v: last[f.parent.name.rsplit('seed', 1)[1]] = v[-1]
+        seed = f.parent.name.rsplit('seed', 1)[1]
+        if v and (a.seeds is None or int(seed) in a.seeds): last[seed] = v[-1]
     if not last: raise SystemExit(f'No validation in runs/{a.dataset}/{tag}-seed*/log.jsonl')
     rs = list(last.values())
     f = lambda k: (lambda v: '—' if not v else f'{np.mean(v):.3f}' + (f' ± {np.std(v):.3f}' if len(v) > 1 else ''))([r[k] for r in rs if k in r])
@@ -32,6 +34,6 @@ for label, tag in (r.split('=', 1) for r in a.row):
               + ' | '.join(f(k) for k, _ in cols) + f" | {np.mean([r['time'] for r in rs]) / 60:.0f} |")
 Path(a.out + '.md').parent.mkdir(parents=True, exist_ok=True)
 Path(a.out + '.md').write_text(f'Valid metrics after the last stage ({a.dataset}; mean ± sd over the seeds listed; the runs\' commands are in '
-                               f'bench/results/train_runs.md). Reproduce: `.venv/bin/python bench/ablation_valid.py '
+                               f'bench/results/train_runs.md). Reproduce: `.venv/bin/python bench/ablation_valid.py ' + (f"--seeds {' '.join(map(str, a.seeds))} " if a.seeds else '')
                                + ' '.join(f'--row {json.dumps(r)}' for r in a.row) + '`\n\n' + '\n'.join(md) + '\n')
 print('\n'.join(md))
