@@ -16,7 +16,7 @@ import torch
 from speeder.data import find_posters, load_dataset
 from speeder.encoders import sequential_features
 from speeder.model import ScorePriors
-from speeder.sequential import SeqRecConfig, hr_at_1
+from speeder.sequential import SeqRecConfig, hr_at_1, pad_left, train_counts
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--dataset', default='ml-100k')
@@ -30,11 +30,9 @@ for seed in a.seeds:
     ds = load_dataset(a.dataset, image_dir=find_posters() if a.dataset == 'ml-100k' else None, n_max=a.n_max, seed=seed, verbose=False)
     seq = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed), weights=True)   # the E_s of nbs/train.ipynb (cached)
     pri = ScorePriors(('popularity', 'sequential'), ds.n_items, seq.info['cfg'])
-    pri.seq.load_state_dict(seq.weights); pri.set_popularity(np.bincount(np.concatenate(ds.train.seqs), minlength=ds.n_items)); pri.eval()
+    pri.set_sequential(seq.weights).set_popularity(train_counts(ds)).eval()
     for name, split in [('valid', ds.valid), ('test', ds.test)]:
-        hist = torch.full((len(split), a.n_max), -1, dtype=torch.long)
-        for i in range(len(split)):
-            h = split.history(i)[-a.n_max:]; hist[i, a.n_max - len(h):] = torch.as_tensor(h)
+        hist = pad_left([split.history(i) for i in range(len(split))], a.n_max) - 1   # the last n_max items, -1 = padding
         cand = torch.as_tensor(np.asarray(split.candidates))
         parts = {}
         with torch.no_grad():

@@ -88,6 +88,7 @@ class ScorePriors(nn.Module):
             if not seqrec: raise ValueError("The 'sequential' prior needs the sequential model's config: SpeederConfig.seqrec (taken from Features.info['cfg'] of sequential_features(..., weights=True)).")
             c = SeqRecConfig(**seqrec); self.seq = SEQREC[c.model](n_items, c)
             for p in self.seq.parameters(): p.requires_grad_(False)
+        self.register_buffer('seq_ready', torch.zeros(()), persistent=False)   # 1 once the trained weights are in (`set_sequential`, or `SpeederModel.load_weights`)
         self._checked = False
 
     def set_popularity(self, counts):
@@ -96,6 +97,10 @@ class ScorePriors(nn.Module):
         if counts.shape != self.log_pop.shape: raise ValueError(f'popularity has {tuple(counts.shape)} counts for {self.log_pop.shape[0]} items.')
         self.log_pop.copy_(counts.log1p()); return self
 
+    def set_sequential(self, state: dict):
+        "The trained sequential model's weights (`Features.weights` of sequential_features(..., weights=True))."
+        self.seq.load_state_dict(state); self.seq_ready.fill_(1.); return self
+
     def train(self, mode: bool = True):
         super().train(mode)
         if self.seq is not None: self.seq.eval()   # frozen, no dropout
@@ -103,8 +108,9 @@ class ScorePriors(nn.Module):
 
     def forward(self, hist: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
         "hist: (B, L) item indices, -1 = padding on the left; cand: (B, C) item indices (-1 = none) -> (B, C)."
-        if not self._checked and 'popularity' in self.kinds:
-            if torch.isnan(self.log_pop).any(): raise ValueError("The 'popularity' prior has no counts: call model.priors.set_popularity(counts of each item in ds.train).")
+        if not self._checked:   # once: a prior without its data would silently score at random
+            if 'popularity' in self.kinds and torch.isnan(self.log_pop).any(): raise ValueError("The 'popularity' prior has no counts: call model.priors.set_popularity(train_counts(ds)).")
+            if self.seq is not None and not self.seq_ready: raise ValueError("The 'sequential' prior has no trained weights: call model.priors.set_sequential(sequential_features(ds, ..., weights=True).weights).")
             self._checked = True
         c, out = cand.clamp(min=0), 0.
         for k, w in zip(self.kinds, self.w):
@@ -143,7 +149,7 @@ class SpeederModel(nn.Module):
                 cfg.seqrec = dict(seq.info['cfg'])
             n = len(titles) if titles is not None else len(next(iter(features.values())).x)
             self.priors = ScorePriors(cfg.prior, n, cfg.seqrec)
-            if self.priors.seq is not None and seq is not None and seq.weights: self.priors.seq.load_state_dict(seq.weights)
+            if self.priors.seq is not None and seq is not None and seq.weights: self.priors.set_sequential(seq.weights)
             if popularity is not None: self.priors.set_popularity(popularity)
         self._cache = None
 
@@ -254,7 +260,7 @@ class SpeederModel(nn.Module):
     def generate(self, batch: PromptBatch, max_new_tokens: int | None = None,
                  return_scores: bool = False, # also return `score`'s (B, C) probabilities, read from the same prompt pass
                  guide: float = 0.) -> tuple: # > 0: pointer-guided (an extra, see SpeederConfig.guide); 0: the paper's plain LM head
-        "Free greedy generation by the plain LM head over the whole vocabulary (the paper's ValidRatio / VHR@1); returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
+        "Free greedy generation over the whole vocabulary, by the plain LM head (the paper's ValidRatio / VHR@1) unless `guide`; returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
         batch = batch.to(self.device)
         titled = self.cfg.prompt.get('style', 'speeder') != 'speeder'
         n = max_new_tokens or (self.prompts.cfg.max_title_tokens + 1 if titled else 3)
@@ -349,5 +355,6 @@ class SpeederModel(nn.Module):
         if bad: raise ValueError(f'{path}/speeder.safetensors does not match the config: {bad[:5]}')
         active = json.loads((path / 'config.json').read_text())['active']
         self.active = tuple(active) if active else None
+        if self.priors is not None and self.priors.seq is not None: self.priors.seq_ready.fill_(1.)   # its weights were in the file (checked above)
         self._cache = None
         return self.eval()

@@ -18,7 +18,7 @@ from .data import SeqDataset, Split
 
 # %% auto #0
 __all__ = ['SEQREC', 'pad_left', 'eval_histories', 'SeqRecConfig', 'SeqRec', 'GRU4Rec', 'SASRec', 'BERT4Rec', 'hr_at_1',
-           'evaluate_seqrec', 'random_crops', 'fit_seqrec', 'popularity_scores']
+           'evaluate_seqrec', 'random_crops', 'fit_seqrec', 'train_counts', 'popularity_scores']
 
 # %% ../nbs/04_sequential.ipynb #b90e0750
 def pad_left(seqs, max_len: int) -> torch.Tensor:
@@ -193,7 +193,10 @@ def fit_seqrec(ds: SeqDataset, cfg: SeqRecConfig = None, progress: bool = True, 
     model.load_state_dict(best_state); model.eval()
     return model, hist
 
+def train_counts(ds: SeqDataset) -> np.ndarray:
+    "(n_items,) how often each item occurs in the training sequences."
+    return np.bincount(np.concatenate([np.asarray(s) for s in ds.train.seqs]), minlength=ds.n_items)
+
 def popularity_scores(ds: SeqDataset, split: Split) -> np.ndarray:
     "(N, C) scores: how often each candidate occurs in the training sequences (the popularity baseline)."
-    counts = np.bincount(np.concatenate([np.asarray(s) for s in ds.train.seqs]), minlength=ds.n_items)
-    return counts[split.candidates].astype(np.float64)
+    return train_counts(ds)[split.candidates].astype(np.float64)
