@@ -46,18 +46,24 @@ def backbone_path(name_or_path: str | None = None) -> str:
 def load_backbone(name_or_path: str | None = None, # a HF model id / folder, or None for the bundled SmolLM2-135M-Instruct
                   dtype=torch.float32,
                   attn_implementation: str | None = None, # 'eager' to get attention maps
+                  progress: bool = False, # transformers' per-tensor loading bar (off: in a notebook it is saved as a frozen '0%' widget)
                  ):
     "Load a causal LM and its tokenizer (left padding, a pad token set)."
     path = backbone_path(name_or_path)
     if Path(path).is_dir() and not (Path(path) / 'config.json').exists():
         raise OSError(f"Backbone folder {path} has no config.json. Offline, pass a local folder with config.json, weights and "
                       f"tokenizer files (a `save_pretrained` output), or None for the bundled SmolLM2-135M-Instruct.")
+    from transformers.utils import logging as hf_logging
+    bar_was_on = hf_logging.is_progress_bar_enabled()
+    if not progress: hf_logging.disable_progress_bar()
     try:
         tok = AutoTokenizer.from_pretrained(path)
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation)
     except (OSError, ValueError) as e:
         raise OSError(f"Cannot load backbone {name_or_path!r} ({e}). Offline, pass a local folder with config.json, "
                       f"weights and tokenizer files, or None for the bundled SmolLM2-135M-Instruct.") from e
+    finally:
+        if bar_was_on: hf_logging.enable_progress_bar()
     tok.padding_side = 'left'
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     return model.eval(), tok

@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['cache_dir', 'asset_dir', 'stable_hash', 'atomic_write_bytes', 'atomic_write_json', 'replace_dir', 'existing_dir',
-           'seed_everything']
+           'seed_everything', 'parse_param']
 
 # %% ../nbs/00_core.ipynb #c48f4db8
 def cache_dir(*parts: str) -> Path:
@@ -80,3 +80,22 @@ def seed_everything(seed: int) -> None:
         import torch
         torch.manual_seed(seed)
     except ImportError: pass
+
+# %% ../nbs/00_core.ipynb #c16636af
+def parse_param(name: str, # the parameter's name (for the error message)
+                value, # what papermill passed
+                kind: type, # the type it must end up as: list, dict, ...
+               ):
+    "`value` as `kind`: parsed from JSON or a Python literal when papermill passed it as a string."
+    import ast
+    if isinstance(value, str) and kind is not str:
+        try: value = json.loads(value)
+        except json.JSONDecodeError:
+            try: value = ast.literal_eval(value)
+            except (ValueError, SyntaxError):
+                ex = '\'{"root": "data/amazon"}\'' if kind is dict else '\'["text", "sequential"]\''
+                raise ValueError(f"parameter {name}={value!r} is not valid JSON or a Python literal; write it as e.g. -p {name} {ex}.") from None
+    if kind is list and isinstance(value, tuple): value = list(value)
+    if not isinstance(value, kind):
+        raise TypeError(f"parameter {name} must be a {kind.__name__}, got {type(value).__name__} {value!r}.")
+    return value

@@ -16,9 +16,9 @@ from .images import ImageReport, fetch_images, image_folder
 
 # %% auto #0
 __all__ = ['INVALID_TITLES', 'DATASETS', 'STREAMS', 'FORMAT_VERSION', 'DataError', 'Protocol', 'valid_title', 'RawData', 'Source',
-           'register_dataset', 'read_lines', 'read_json_lines', 'read_atomic', 'ml_100k', 'amazon2023', 'amazon2018',
-           'cut_sessions', 'ppt_label', 'Split', 'draw_candidates', 'draw_ppt', 'SeqDataset', 'build_dataset',
-           'load_dataset', 'find_posters']
+           'register_dataset', 'load_readers', 'read_lines', 'read_json_lines', 'read_atomic', 'ml_100k', 'amazon2023',
+           'amazon2018', 'cut_sessions', 'ppt_label', 'Split', 'draw_candidates', 'draw_ppt', 'SeqDataset',
+           'build_dataset', 'load_dataset', 'find_posters']
 
 # %% ../nbs/02_data.ipynb #4f50ef7d
 class DataError(ValueError):
@@ -91,6 +91,30 @@ def register_dataset(name: str):
     "Register a reader under `name` (end it with ':' for a family taking a category)."
     def deco(f): DATASETS[name] = f; return f
     return deco
+
+# %% ../nbs/02_data.ipynb #c2137d55
+def load_readers(modules: list, # module names ('my_pkg.readers') or paths to .py files that call @register_dataset
+                ) -> list:
+    "Import `modules` so that their readers register; returns the dataset names they added."
+    import importlib, importlib.util
+    before = set(DATASETS)
+    for m in modules:
+        if str(m).endswith('.py'):
+            path = Path(m)
+            if not path.is_file(): raise FileNotFoundError(f"readers module {str(path)!r} not found: give an existing .py file or an importable module name.")
+            spec = importlib.util.spec_from_file_location(f'speeder_readers_{path.stem}', path)
+            mod = importlib.util.module_from_spec(spec); sys.modules[spec.name] = mod; spec.loader.exec_module(mod)
+        else:
+            try: importlib.import_module(m)
+            except ModuleNotFoundError as e: raise ModuleNotFoundError(f"readers module {m!r} cannot be imported ({e}): install it, add its folder to PYTHONPATH, or give its .py path.") from None
+    return sorted(set(DATASETS) - before)
+
+def _entry_point_readers() -> list:
+    "Load the readers that installed packages declare under the entry-point group `speeder.datasets`."
+    from importlib.metadata import entry_points
+    before = set(DATASETS)
+    for ep in entry_points(group='speeder.datasets'): ep.load()
+    return sorted(set(DATASETS) - before)
 
 # %% ../nbs/02_data.ipynb #30b3380a
 def _need(path: Path, what: str) -> Path:
@@ -451,11 +475,13 @@ def _reader_source(reader) -> str:
     return src(reader) + src(sys.modules[__name__])
 
 def _resolve(name: str):
+    if name not in DATASETS and name.partition(':')[0] + ':' not in DATASETS: _entry_point_readers()
     if name in DATASETS: return DATASETS[name], {}
     fam, _, cat = name.partition(':')
     if cat and f'{fam}:' in DATASETS: return DATASETS[f'{fam}:'], dict(category=cat)
     known = [k + ('<Category>' if k.endswith(':') else '') for k in DATASETS]
-    raise DataError(f"Unknown dataset {name!r}. Known: {known}.")
+    raise DataError(f"Unknown dataset {name!r}. Known: {known}. A reader of your own registers with @register_dataset in a module that "
+                    f"load_readers([...]) imports (train.ipynb: -p readers '[\"my_readers.py\"]'), or that a package declares under the entry points 'speeder.datasets'.")
 
 def load_dataset(name: str, # a registered name: 'ml-100k', 'amazon2023:<Category>', 'amazon2018:<Category>'
                  refresh: bool = False, # rebuild even when a cached copy exists

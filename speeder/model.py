@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_model.ipynb #f227d507
 from __future__ import annotations
-import inspect, json, shutil, string, tempfile
+import inspect, json, shutil, string, tempfile, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 
@@ -131,8 +131,10 @@ class SpeederModel(nn.Module):
         d = llm.config.hidden_size
         self.token_norm = float(llm.get_input_embeddings().weight.detach().float().norm(dim=-1).mean())
         for p in llm.parameters(): p.requires_grad_(False)
-        self.llm = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                                                  target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
+        with warnings.catch_warnings():   # peft reads transformers' deprecated `is_gradient_checkpointing` (a FutureWarning in every run)
+            warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing', category=FutureWarning)
+            self.llm = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                                                      target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
         if cfg.item_encoder == 'mrc':
             mcfg = MRCConfig(**{**cfg.mrc, 'd_llm': d, 'dims': {**MRCConfig().dims, **{m: f.dim for m, f in features.items()}}})
             self.items = MRC(mcfg).set_features(**features)

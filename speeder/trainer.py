@@ -49,6 +49,7 @@ class TrainConfig:
     eval_generate: bool = True # measure ValidRatio / VHR@1 by generation at each validation
     select_metric: str = 'auto' # validation metric that picks the best checkpoint (ties: the later one); 'auto' = the configuration's own decoder: 'guided_vhr1' with pointer-guided generation, 'pointer_hr1' with readout='candidate', else the paper's 'vhr1' (generation)
     save_every: int = 25 # optimizer steps between resume checkpoints
+    print_every: int = 10 # optimizer steps between one-line progress prints (stage, step, loss, prompts/s; read in the terminal under `papermill --log-output`); 0: none
     seed: int = 0
     max_steps: int | None = None # stop after this many optimizer steps in total (to test interruption)
 
@@ -209,6 +210,9 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                     rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, prompts=seen, loss=run / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
                                **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
                     log(**rec); bar.set_postfix(loss=f'{run / k:.3f}'); run, k = 0., 0
+                    if progress and cfg.print_every and (step % cfg.print_every == 0 or step == bar.total):
+                        el = time.time() - t0
+                        acc.print(f"stage {stage} epoch {ep} step {step}/{bar.total} | loss {rec['loss']:.3f} | {seen:,} prompts, {seen / max(el, 1e-9):.2f}/s | {el / 60:.1f} min")
                     if main and step % cfg.save_every == 0:
                         save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
                     if cfg.max_steps is not None and gs >= cfg.max_steps:
@@ -218,6 +222,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             if stopped: break
             acc.wait_for_everyone()
             um = acc.unwrap_model(model)
+            if progress: acc.print(f'stage {stage} epoch {ep}: validating on {cfg.eval_samples or len(ds.valid)} valid samples ...')
             metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt)
             um.train()
             log(kind='valid', stage=stage, epoch=ep, global_step=gs, prompts=seen, **metrics, time=round(time.time() - t0, 1))

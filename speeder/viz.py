@@ -16,7 +16,8 @@ from .model import SpeederModel
 from .prompt import Prompt, collate
 
 # %% auto #0
-__all__ = ['load_run', 'token_labels', 'attention_map', 'ppt_summary', 'case_studies', 'case_study', 'case_html']
+__all__ = ['load_run', 'token_labels', 'attention_map', 'prompt_text', 'case_title', 'attention_figure', 'ppt_summary',
+           'ppt_figure', 'case_studies', 'case_study', 'select_cases', 'case_html']
 
 # %% ../nbs/12_viz.ipynb #db0996f1
 def load_run(run_dir, # a train.ipynb output folder, e.g. runs/ml-100k/seed0
@@ -56,6 +57,54 @@ def attention_map(model: SpeederModel, prompt: Prompt) -> dict:
     return dict(attn=att, tokens=labels, queries=queries, query_labels=['answer'] + [f'cand {chr(65 + k)}' for k in range(len(prompt.cand_slots))],
                 slots=list(prompt.slots), history_slots=[p for p, q in zip(prompt.slots, prompt.slot_pos) if q > 0])
 
+# %% ../nbs/12_viz.ipynb #e67b9309
+def prompt_text(model: SpeederModel, prompt: Prompt) -> str:
+    "The prompt as the LLM reads it, with each item token shown as its [title]."
+    return ''.join(token_labels(model, prompt, width=40))
+
+def case_title(case: dict) -> str:
+    "One line: the sample, its target, the model's answer and the candidates' probabilities."
+    L = lambda k: chr(65 + k)
+    ans = f"answer {L(case['choice'])}" if case['choice'] >= 0 else f"invalid answer {case['generated']!r}"
+    probs = ' · '.join(f"{c['letter']} {c['prob']:.2f}" for c in case['candidates'])
+    return f"{case['split']} #{case['i']}: target {L(case['target'])}, {ans} ({'hit' if case['hit'] else 'miss'}; {case['decoder']}) | P: {probs}"
+
+def attention_figure(a: dict, # from `attention_map`
+                     query: str = 'answer', # one of a['query_labels']: 'answer' or 'cand A', ...
+                     layer: int | None = None, # 0-based layer of the per-head panel (default: the last)
+                     hide_first: bool = False, # leave out the first token (an attention sink)
+                     log: bool = False, # colour by log10 of the weight
+                     case: dict | None = None, # the sample's case study: target, answer and probabilities in the title
+                    ):
+    "Plotly figure of one query's attention over the prompt: mean over heads per layer (top), per head at `layer` (bottom)."
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    att = a['attn'].float(); L, H, _, T = att.shape; layer = L - 1 if layer is None else layer
+    if not 0 <= layer < L: raise IndexError(f'layer={layer}: this backbone has layers 0..{L - 1}.')
+    if query not in a['query_labels']: raise KeyError(f"query={query!r}: one of {a['query_labels']}.")
+    qi = a['query_labels'].index(query); qpos = a['queries'][qi]
+    def z(w):
+        w = w.numpy().astype(float); w[:, qpos + 1:] = np.nan          # causally masked: not drawn
+        if hide_first: w[:, 0] = np.nan
+        return np.log10(np.clip(w, 1e-6, None)) if log else w
+    toks = [('▲' if k in a['history_slots'] else '') + t.replace('\n', '⏎') for k, t in enumerate(a['tokens'])]
+    x = list(range(T)); unit = 'log10 weight' if log else 'weight'
+    fig = make_subplots(rows=2, cols=1, row_heights=[0.55, 0.45], vertical_spacing=0.1, shared_xaxes=True,
+                        subplot_titles=[f'mean over heads, every layer', f'layer {layer}: every head'])
+    for r, (w, who) in enumerate([(att[:, :, qi].mean(1), 'layer'), (att[layer, :, qi], 'head')], 1):
+        fig.add_heatmap(z=z(w), x=x, y=list(range(w.shape[0])), coloraxis='coloraxis', row=r, col=1,
+                        customdata=np.array([toks] * w.shape[0]), hovertemplate=f'{who} %{{y}}<br>position %{{x}}: %{{customdata}}<br>{unit} %{{z:.4f}}<extra></extra>')
+    for r in (1, 2):
+        if qpos + 1 < T: fig.add_vrect(x0=qpos + 0.5, x1=T - 0.5, fillcolor='#999', opacity=0.25, line_width=0, row=r, col=1,
+                                       **(dict(annotation_text='after the query: masked', annotation_position='top left') if r == 1 else {}))
+        fig.add_vline(x=qpos, line=dict(color='red', dash='dot', width=1), row=r, col=1)
+    fig.update_yaxes(title_text='layer (0 = first)', row=1, col=1); fig.update_yaxes(title_text='head', row=2, col=1)
+    fig.update_xaxes(tickvals=x, ticktext=toks, tickangle=-90, tickfont=dict(size=9), title_text='prompt position (▲ history item; red: the query)', row=2, col=1)
+    title = f"query: {query} (position {qpos}, red line){' · first token hidden' if hide_first else ''}"
+    fig.update_layout(height=820, margin=dict(b=260, t=90), coloraxis=dict(colorscale='Viridis', colorbar=dict(title=dict(text=unit))),
+                      title=dict(text=(case_title(case) + '<br>' if case else '') + title, font=dict(size=13)))
+    return fig
+
 # %% ../nbs/12_viz.ipynb #4e4d9ef2
 def ppt_summary(records: list, bins=(0, 1, 2, 4, 8, 26)) -> dict:
     "Accuracy overall / per label / per |gap2 - gap1| bin, and the majority-answer rate."
@@ -69,43 +118,91 @@ def ppt_summary(records: list, bins=(0, 1, 2, 4, 8, 26)) -> dict:
                 acc_yes=float(ok[lab == 1].mean()) if (lab == 1).any() else None, acc_no=float(ok[lab == 0].mean()) if (lab == 0).any() else None,
                 by_gap_diff=by_bin)
 
+# %% ../nbs/12_viz.ipynb #3d2a28b6
+def ppt_figure(records: list, # from `speeder.eval.ppt_records`
+               summary: dict | None = None, # `ppt_summary(records)` (computed when not given)
+               split: str = 'test'):
+    "Plotly figure: P(yes) by true label (left) and accuracy by gap difference with n per bar (right)."
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+    s = summary or ppt_summary(records)
+    fig = make_subplots(rows=1, cols=2, column_widths=[0.45, 0.55], horizontal_spacing=0.12,
+                        subplot_titles=['P(yes) by the true answer', 'accuracy by | |a−b| − |b−c| | (positions)'])
+    for lab, name, colour in [(1, 'yes', '#2a7'), (0, 'no', '#c44')]:
+        p = [r['p_yes'] for r in records if r['label'] == lab]
+        acc = s['acc_yes'] if lab else s['acc_no']
+        fig.add_box(y=p, name=f"true: {name}<br>n={len(p)}, acc {acc:.2f}" if p else f'true: {name} (n=0)', boxpoints='all', jitter=0.5, pointpos=0,
+                    marker=dict(color=colour, size=4), line=dict(color=colour), showlegend=False, row=1, col=1)
+    fig.add_hline(y=0.5, line_dash='dot', annotation_text='answer threshold 0.5', row=1, col=1)
+    b = s['by_gap_diff']
+    fig.add_bar(x=[g['gap_diff'] for g in b], y=[g['acc'] for g in b], text=[f"{g['acc']:.2f}<br>n={g['n']}" for g in b],
+                textposition='outside', cliponaxis=False, marker_color='#47a', showlegend=False, row=1, col=2)
+    fig.add_hline(y=s['majority'], line_dash='dash', annotation_text=f"always the majority answer: {s['majority']:.2f}", row=1, col=2)
+    fig.update_yaxes(range=[0, 1.05], title_text='P(yes)', row=1, col=1); fig.update_yaxes(range=[0, 1.15], title_text='accuracy', row=1, col=2)
+    fig.update_layout(height=430, title=f"PPT on {split}: accuracy {s['acc']:.3f} over {s['n']} triples (yes: {s['acc_yes'] if s['acc_yes'] is not None else float('nan'):.2f}, "
+                                        f"no: {s['acc_no'] if s['acc_no'] is not None else float('nan'):.2f}; majority {s['majority']:.2f})")
+    return fig
+
 # %% ../nbs/12_viz.ipynb #f6228c15
 @torch.no_grad()
 def case_studies(model: SpeederModel, ds: SeqDataset, split: str = 'test',
                  indices: list | None = None, # samples of `split` (default: all)
-                 batch_size: int = 16) -> list:
-    "History, candidates (with probabilities), generated answer and outcome per sample, from batched prompt passes."
+                 guide: float | None = None, # None: the run's own decoder (pointer-guided when `model.cfg.guide`); 0: the paper's plain LM head
+                 batch_size: int = 16,
+                 progress: bool = False) -> list:
+    "History, candidates (with `score`'s probabilities), generated answer and outcome per sample, from batched prompt passes."
+    from tqdm import tqdm   # a text bar: its last state is what a saved notebook shows (a widget bar would be saved at 0%)
     sp = ds.splits[split]; indices = list(range(len(sp)) if indices is None else indices)
     bad = [i for i in indices if not 0 <= i < len(sp)]
     if bad: raise IndexError(f'{split} has {len(sp)} samples; i={bad[0]} is out of range.')
+    guide = model.cfg.guide if guide is None else guide
+    decoder = 'pointer-guided generation' if guide else "plain LM head, the paper's"
     model.eval(); out = []
     item = lambda j: dict(item=int(j), title=ds.titles[j], image=ds.images[j] if ds.images else None)
-    for s in range(0, len(indices), batch_size):
+    for s in tqdm(range(0, len(indices), batch_size), desc=f'case studies ({split})', disable=not progress):
         ii = indices[s:s + batch_size]
         hs, cs, ls = [sp.history(i)[-model.cfg.n_max:] for i in ii], [sp.candidates[i].tolist() for i in ii], [int(sp.labels[i]) for i in ii]
-        texts, parsed, probs = model.generate(collate([model.prompts.rec(h, c, l) for h, c, l in zip(hs, cs, ls)], with_answer=False), return_scores=True)
+        texts, parsed, probs = model.generate(collate([model.prompts.rec(h, c, l) for h, c, l in zip(hs, cs, ls)], with_answer=False), return_scores=True, guide=guide)
         for r, i in enumerate(ii):
-            cands = [dict(item(j), letter=chr(65 + k), prob=float(probs[r, k]), target=k == ls[r]) for k, j in enumerate(cs[r])]
-            out.append(dict(split=split, i=i, history=[item(j) for j in hs[r]], candidates=cands, generated=texts[r], choice=parsed[r],
-                            target=ls[r], hit=parsed[r] == ls[r], top=int(probs[r].argmax())))
+            cands = [dict(item(j), letter=chr(65 + k), prob=float(probs[r, k]), target=k == ls[r], chosen=k == parsed[r]) for k, j in enumerate(cs[r])]
+            out.append(dict(split=split, i=i, history=[item(j) for j in hs[r]], candidates=cands, generated=texts[r], choice=parsed[r], decoder=decoder,
+                            target=ls[r], hit=parsed[r] == ls[r], top=int(probs[r].argmax()), confidence=float(probs[r].max())))
     return out
 
-def case_study(model: SpeederModel, ds: SeqDataset, split: str = 'test', i: int = 0) -> dict:
+def case_study(model: SpeederModel, ds: SeqDataset, split: str = 'test', i: int = 0, guide: float | None = None) -> dict:
     "One sample's case study (see `case_studies`)."
-    return case_studies(model, ds, split, [i])[0]
+    return case_studies(model, ds, split, [i], guide)[0]
+
+def select_cases(cases: list, only: str = 'all', # 'all', 'hits' or 'misses'
+                 order: str = 'split') -> list: # 'split' (sample order), 'confident' (highest probability first) or 'unsure'
+    "The cases an explorer pages through: filtered by outcome, then ordered."
+    if only not in ('all', 'hits', 'misses') or order not in ('split', 'confident', 'unsure'):
+        raise ValueError(f"only={only!r} / order={order!r}: only is 'all', 'hits' or 'misses'; order is 'split', 'confident' or 'unsure'.")
+    pick = [c for c in cases if only == 'all' or (only == 'hits') == c['hit']]
+    return pick if order == 'split' else sorted(pick, key=lambda c: c['confidence'], reverse=order == 'confident')
 
 def _thumb(path, size: int = 72) -> str:
-    if not path: return '<div style="width:48px;height:72px;background:#eee"></div>'
+    if not path: return f'<div style="width:48px;height:{size}px;background:#eee;color:#999;font-size:10px">no image</div>'
     im = Image.open(path).convert('RGB'); im.thumbnail((size, size)); buf = io.BytesIO(); im.save(buf, 'JPEG')
     return f'<img src="data:image/jpeg;base64,{base64.b64encode(buf.getvalue()).decode()}" style="height:{size}px">'
 
-def case_html(case: dict) -> str:
-    "The case study as HTML: history strip, then candidates with probability bars (the target outlined)."
-    cell = lambda it, extra='': f'<div style="display:inline-block;width:96px;margin:2px;vertical-align:top;font-size:11px">{_thumb(it["image"])}<br>{html.escape(it["title"])}{extra}</div>'
+def case_html(case: dict, images: bool | None = None, # show posters (default: when any item of the case has one)
+              header: str = '') -> str:
+    "The case study as HTML: the history, then the candidates with probability bars; the target outlined green, the model's answer marked blue."
+    its = case['history'] + case['candidates']
+    images = any(it['image'] for it in its) if images is None else images
+    cell = lambda it, extra='': (f'<div style="display:inline-block;width:{96 if images else 120}px;margin:2px;vertical-align:top;font-size:11px">'
+                                 f'{_thumb(it["image"]) + "<br>" if images else ""}{html.escape(it["title"])}{extra}</div>')
     hist = ''.join(cell(it) for it in case['history'])
-    cands = ''.join(f'<div style="display:inline-block;border:{"3px solid green" if c["target"] else "1px solid #ccc"};margin:2px">'
-                    + cell(c, f'<br><b>{c["letter"]}</b> {c["prob"]:.2f}<div style="background:#4a7;height:6px;width:{int(90 * c["prob"])}px"></div>') + '</div>'
-                    for c in case['candidates'])
+    def cand(c):
+        tag = ' <b style="color:#27a">◀ answer</b>' if c['chosen'] else ''
+        tag += ' <b style="color:#2a2">target</b>' if c['target'] else ''
+        border = '3px solid #2a2' if c['target'] else ('3px solid #27a' if c['chosen'] else '1px solid #ccc')
+        return (f'<div style="display:inline-block;border:{border};margin:2px">'
+                + cell(c, f'<br><b>{c["letter"]}</b> {c["prob"]:.2f}{tag}<div style="background:#4a7;height:6px;width:{int(90 * c["prob"])}px"></div>') + '</div>')
     verdict = 'hit' if case['hit'] else ('invalid answer' if case['choice'] < 0 else 'miss')
-    return (f'<div><b>{case["split"]} #{case["i"]}</b> — history (oldest first):<br>{hist}<br>candidates:<br>{cands}<br>'
-            f'generated <code>{html.escape(repr(case["generated"]))}</code> → {verdict} (target {chr(65 + case["target"])})</div>')
+    ans = (f'{chr(65 + case["choice"])} = {html.escape(case["candidates"][case["choice"]]["title"])}' if case['choice'] >= 0 else 'no candidate')
+    return (f'<div>{header}<b>{case["split"]} #{case["i"]}</b>{"" if images else " (no images in this run)"} — history (oldest first):<br>{hist}<br>'
+            f'candidates (probability from the scoring pass):<br>{"".join(cand(c) for c in case["candidates"])}<br>'
+            f'generated <code>{html.escape(repr(case["generated"]))}</code> ({case["decoder"]}) → {ans}: <b>{verdict}</b> '
+            f'(target {chr(65 + case["target"])} = {html.escape(case["candidates"][case["target"]]["title"])})</div>')
