@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['cache_dir', 'asset_dir', 'stable_hash', 'atomic_write_bytes', 'atomic_write_json', 'replace_dir', 'existing_dir',
-           'seed_everything', 'parse_param']
+           'seed_everything', 'parse_param', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #c48f4db8
 def cache_dir(*parts: str) -> Path:
@@ -99,3 +99,11 @@ def parse_param(name: str, # the parameter's name (for the error message)
     if not isinstance(value, kind):
         raise TypeError(f"parameter {name} must be a {kind.__name__}, got {type(value).__name__} {value!r}.")
     return value
+
+# %% ../nbs/00_core.ipynb #a3bd6325
+def progress_bar(*args, **kw):
+    "`tqdm.tqdm(*args, **kw)` on stderr, refreshed at most every 10 s when stderr is not a terminal (a notebook, a log)."
+    import sys
+    from tqdm import tqdm
+    kw.setdefault('file', sys.stderr); kw.setdefault('mininterval', 0.1 if sys.stderr.isatty() else 10.)
+    return tqdm(*args, **kw)

@@ -14,9 +14,8 @@ import torch.nn.functional as F
 from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
-from tqdm.auto import tqdm
 
-from .core import asset_dir, cache_dir, stable_hash
+from .core import asset_dir, cache_dir, progress_bar, stable_hash
 from .data import SeqDataset
 from .sequential import SeqRecConfig, evaluate_seqrec, fit_seqrec
 
@@ -73,7 +72,7 @@ def _mean_pool(h, attn):
 @torch.no_grad()
 def _encode_texts(texts, model, tok, batch_size, normalize, desc, max_length=64):
     out = []
-    for i in tqdm(range(0, len(texts), batch_size), desc=desc, leave=False):
+    for i in progress_bar(range(0, len(texts), batch_size), desc=desc, leave=False):
         b = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length, return_tensors='pt')
         inner = getattr(model, 'model', model)    # a causal LM's decoder (hidden states), or an encoder model
         h = inner(input_ids=b['input_ids'], attention_mask=b['attention_mask']).last_hidden_state
@@ -137,7 +136,7 @@ def vision_features(ds: SeqDataset,
         have = [i for i, p in enumerate(ds.images) if p]
         chunks = []
         with torch.no_grad():
-            for s in tqdm(range(0, len(have), batch_size), desc=f'vision features ({encoder})', leave=False):
+            for s in progress_bar(range(0, len(have), batch_size), desc=f'vision features ({encoder})', leave=False):
                 ims = [Image.open(ds.images[i]).convert('RGB') for i in have[s:s + batch_size]]
                 chunks.append(run(ims).float())
         feats = torch.cat(chunks)

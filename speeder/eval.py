@@ -6,8 +6,8 @@
 from __future__ import annotations
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from .core import progress_bar
 from .data import Split
 from .prompt import collate
 
@@ -53,7 +53,7 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
     n = len(split) if max_samples is None else min(max_samples, len(split))
     hist = lambda i: split.history(i)[-model.cfg.n_max:]
     scores, parsed, guided = [], [], []
-    for s in tqdm(range(0, n, batch_size), desc='evaluating', disable=not progress, leave=False):
+    for s in progress_bar(range(0, n, batch_size), desc='evaluating', disable=not progress, leave=False):
         idx = range(s, min(s + batch_size, n))
         b = collate([model.prompts.rec(hist(i), split.candidates[i].tolist(), int(split.labels[i])) for i in idx], with_answer=False)
         if generate:

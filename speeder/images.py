@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from PIL import Image
-from tqdm.auto import tqdm
 
-from .core import atomic_write_bytes, atomic_write_json, stable_hash
+from .core import atomic_write_bytes, atomic_write_json, progress_bar, stable_hash
 
 # %% auto #0
 __all__ = ['IMAGE_EXTS', 'is_valid_image', 'ImageReport', 'image_folder', 'fetch_images']
@@ -54,7 +53,7 @@ def image_folder(folder, # folder holding `<item_id>.jpg` (or .jpeg/.png/.webp) 
                                 f"`<item_id>.jpg` files, or image_dir=None to run without images.")
     by_stem = {p.stem: p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTS}
     rep = ImageReport()
-    for iid in tqdm(item_ids, desc='checking images', disable=not validate, leave=False):
+    for iid in progress_bar(item_ids, desc='checking images', disable=not validate, leave=False):
         p = by_stem.get(str(iid))
         if p is None: rep.missing.append(iid)
         elif validate and not is_valid_image(p): rep.invalid.append(iid)
@@ -104,7 +103,7 @@ def fetch_images(urls: dict, # item id -> image URL (None or '' = no image)
         else: todo.setdefault(url, []).append((iid, dest))
     with ThreadPoolExecutor(max_workers=workers) as ex:
         futs = {ex.submit(_download, url, items[0][1], timeout, retries, backoff): url for url, items in todo.items()}
-        for fut in tqdm(as_completed(futs), total=len(futs), desc='downloading images', disable=not progress or not futs):
+        for fut in progress_bar(as_completed(futs), total=len(futs), desc='downloading images', disable=not progress or not futs):
             url = futs[fut]; why = fut.result()
             for iid, dest in todo[url]:
                 if why is None: rep.paths[iid] = str(dest)

@@ -11,9 +11,8 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
-from .core import seed_everything
+from .core import progress_bar, seed_everything
 from .data import SeqDataset, Split
 
 # %% auto #0
@@ -177,7 +176,7 @@ def fit_seqrec(ds: SeqDataset, cfg: SeqRecConfig = None, progress: bool = True, 
     model = SEQREC[cfg.model](ds.n_items, cfg)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     best, best_state, wait, hist = -1., None, 0, []
-    bar = tqdm(range(cfg.epochs), desc=cfg.model, disable=not progress)
+    bar = progress_bar(range(cfg.epochs), desc=cfg.model, disable=not progress)
     for ep in bar:
         model.train(); crops = random_crops(ds.train.seqs, cfg.max_len, rng); order = rng.permutation(len(crops)); tot = 0.
         for i in range(0, len(order), cfg.batch_size):

@@ -14,7 +14,6 @@ from accelerate import Accelerator
 from accelerate.utils import DistributedDataParallelKwargs
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
-from tqdm.auto import tqdm
 
 from .core import existing_dir, replace_dir
 from .data import STREAMS, SeqDataset, draw_candidates, draw_ppt
@@ -191,7 +190,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             n_batches = len(dl)
             if skip: dl = acc.skip_first_batches(dl, skip * cfg.grad_accum)
             wrapped.train(); run = 0.; k = 0
-            bar = tqdm(total=math.ceil(n_batches / cfg.grad_accum), initial=skip, desc=f'stage {stage} epoch {ep}', disable=not (progress and main))
+            n_steps = math.ceil(n_batches / cfg.grad_accum)   # progress: one printed line every cfg.print_every steps (no bar: it would flood a log)
             step = skip
             for batch in dl:
                 if rng is not None: torch.set_rng_state(rng); rng = None   # after the data loader drew its seed, as in the uninterrupted run
@@ -206,19 +205,19 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                     if acc.sync_gradients: sched.step(); acc.unwrap_model(model).project_()   # gate presences stay >= 0
                 run += loss.item(); k += 1; seen += len(batch.kinds) * acc.num_processes
                 if acc.sync_gradients:
-                    step += 1; gs += 1; bar.update(1)
+                    step += 1; gs += 1
                     rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, prompts=seen, loss=run / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
                                **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
-                    log(**rec); bar.set_postfix(loss=f'{run / k:.3f}'); run, k = 0., 0
-                    if progress and cfg.print_every and (step % cfg.print_every == 0 or step == bar.total):
+                    log(**rec); run, k = 0., 0
+                    if progress and cfg.print_every and (step % cfg.print_every == 0 or step == n_steps):
                         el = time.time() - t0
-                        acc.print(f"stage {stage} epoch {ep} step {step}/{bar.total} | loss {rec['loss']:.3f} | {seen:,} prompts, {seen / max(el, 1e-9):.2f}/s | {el / 60:.1f} min")
+                        acc.print(f"stage {stage} epoch {ep} step {step}/{n_steps} | loss {rec['loss']:.3f} | {seen:,} prompts, {seen / max(el, 1e-9):.2f}/s | {el / 60:.1f} min")
                     if main and step % cfg.save_every == 0:
                         save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
                     if cfg.max_steps is not None and gs >= cfg.max_steps:
                         if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
                         stopped = True; break
-            bar.close(); skip = 0
+            skip = 0
             if stopped: break
             acc.wait_for_everyone()
             um = acc.unwrap_model(model)
