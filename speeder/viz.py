@@ -137,7 +137,8 @@ def ppt_figure(records: list, # from `speeder.eval.ppt_records`
     b = s['by_gap_diff']
     fig.add_bar(x=[g['gap_diff'] for g in b], y=[g['acc'] for g in b], text=[f"{g['acc']:.2f}<br>n={g['n']}" for g in b],
                 textposition='outside', cliponaxis=False, marker_color='#47a', showlegend=False, row=1, col=2)
-    fig.add_hline(y=s['majority'], line_dash='dash', annotation_text=f"always the majority answer: {s['majority']:.2f}", row=1, col=2)
+    fig.add_hline(y=s['majority'], line_dash='dash', annotation_text=f"always the majority answer: {s['majority']:.2f}", annotation_position='top left',
+                  annotation_y=1.08, annotation_yref='y2', row=1, col=2)   # above the bars' labels
     fig.update_yaxes(range=[0, 1.05], title_text='P(yes)', row=1, col=1); fig.update_yaxes(range=[0, 1.15], title_text='accuracy', row=1, col=2)
     fig.update_layout(height=430, title=f"PPT on {split}: accuracy {s['acc']:.3f} over {s['n']} triples (yes: {s['acc_yes'] if s['acc_yes'] is not None else float('nan'):.2f}, "
                                         f"no: {s['acc_no'] if s['acc_no'] is not None else float('nan'):.2f}; majority {s['majority']:.2f})")
