@@ -187,7 +187,7 @@ def fit_seqrec(ds: SeqDataset, cfg: SeqRecConfig = None, progress: bool = True, 
         if log: log(hist[-1])
         if hr > best: best, best_state, wait = hr, copy.deepcopy(model.state_dict()), 0
         else: wait += 1
-        bar.set_postfix(loss=f"{hist[-1]['loss']:.3f}", valid=f'{hr:.3f}', best=f'{best:.3f}')
+        bar.set_postfix(loss=f"{hist[-1]['loss']:.3f}", valid=f'{hr:.3f}', best=f'{best:.3f}', refresh=False)   # shown at the bar's next refresh (at most every 10 s in a log)
         if wait >= cfg.patience: break
     model.load_state_dict(best_state); model.eval()
     return model, hist
