@@ -20,13 +20,14 @@ import numpy as np
 ap = argparse.ArgumentParser()
 ap.add_argument('--run', action='append', required=True, metavar='LABEL=TAG')
 ap.add_argument('--dataset', default='ml-100k')
+ap.add_argument('--unfinished', action='store_true', help='also plot runs still in progress (no metrics.json yet); by default only finished runs, so a point\'s seeds do not change along a curve')
 ap.add_argument('--out', default='bench/results/learning_curves')
 a = ap.parse_args()
 
 METRICS = [('vhr1', 'VHR@1, plain LM head (paper)', '-'), ('guided_vhr1', 'VHR@1, pointer-guided (extra)', '--'), ('pointer_hr1', 'pointer HR@1, one pass (extra)', ':')]
 fig, ax = plt.subplots(figsize=(8, 4.8)); md = ['| configuration | seeds | prompts seen | stage | ' + ' | '.join(m[1] for m in METRICS) + ' | PPT acc |', '|---|---|---|---|---|---|---|---|']
 for (label, tag), color in zip((r.split('=', 1) for r in a.run), plt.rcParams['axes.prop_cycle'].by_key()['color']):
-    runs = sorted(Path('runs', a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl'))
+    runs = sorted(f for f in Path('runs', a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl') if a.unfinished or (f.parent / 'metrics.json').exists())
     if not runs: raise SystemExit(f'No runs/{a.dataset}/{tag}-seed*/log.jsonl: run bench/train_runs.py --tag {tag} first.')
     pts = defaultdict(list)   # prompts seen -> valid records (one per seed)
     for f in runs:
