@@ -13,7 +13,7 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaC
 from .core import asset_dir, cache_dir
 
 # %% auto #0
-__all__ = ['DEFAULT_BACKBONE', 'bundled_backbone_dir', 'backbone_path', 'load_backbone', 'tiny_llama']
+__all__ = ['DEFAULT_BACKBONE', 'bundled_backbone_dir', 'backbone_path', 'quiet_loading', 'load_backbone', 'tiny_llama']
 
 # %% ../nbs/03_backbone.ipynb #af76c99a
 DEFAULT_BACKBONE = 'smollm2-135m'
@@ -43,6 +43,18 @@ def backbone_path(name_or_path: str | None = None) -> str:
     "Resolve the bundled default's alias to its cached folder; anything else is passed to transformers as is."
     return str(bundled_backbone_dir()) if name_or_path in (None, DEFAULT_BACKBONE) else str(name_or_path)
 
+from contextlib import contextmanager
+
+@contextmanager
+def quiet_loading(progress: bool = False):
+    "Within the block, transformers' per-tensor loading bar is off unless `progress` (in a notebook it is saved as a frozen '0%' widget); its setting is restored after."
+    from transformers.utils import logging as hf_logging
+    was_on = hf_logging.is_progress_bar_enabled()
+    if not progress: hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was_on: hf_logging.enable_progress_bar()
+
 def load_backbone(name_or_path: str | None = None, # a HF model id / folder, or None for the bundled SmolLM2-135M-Instruct
                   dtype=torch.float32,
                   attn_implementation: str | None = None, # 'eager' to get attention maps
@@ -53,17 +65,13 @@ def load_backbone(name_or_path: str | None = None, # a HF model id / folder, or 
     if Path(path).is_dir() and not (Path(path) / 'config.json').exists():
         raise OSError(f"Backbone folder {path} has no config.json. Offline, pass a local folder with config.json, weights and "
                       f"tokenizer files (a `save_pretrained` output), or None for the bundled SmolLM2-135M-Instruct.")
-    from transformers.utils import logging as hf_logging
-    bar_was_on = hf_logging.is_progress_bar_enabled()
-    if not progress: hf_logging.disable_progress_bar()
     try:
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation)
+        with quiet_loading(progress):
+            tok = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation=attn_implementation)
     except (OSError, ValueError) as e:
         raise OSError(f"Cannot load backbone {name_or_path!r} ({e}). Offline, pass a local folder with config.json, "
                       f"weights and tokenizer files, or None for the bundled SmolLM2-135M-Instruct.") from e
-    finally:
-        if bar_was_on: hf_logging.enable_progress_bar()
     tok.padding_side = 'left'
     if tok.pad_token is None: tok.pad_token = tok.eos_token
     return model.eval(), tok

