@@ -13,7 +13,8 @@ from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, LlamaC
 from .core import asset_dir, cache_dir
 
 # %% auto #0
-__all__ = ['DEFAULT_BACKBONE', 'bundled_backbone_dir', 'backbone_path', 'quiet_loading', 'load_backbone', 'tiny_llama']
+__all__ = ['DEFAULT_BACKBONE', 'bundled_backbone_dir', 'backbone_path', 'quiet_loading', 'backbone_dtype', 'load_backbone',
+           'tiny_llama']
 
 # %% ../nbs/03_backbone.ipynb #af76c99a
 DEFAULT_BACKBONE = 'smollm2-135m'
@@ -54,6 +55,10 @@ def quiet_loading(progress: bool = False):
     try: yield
     finally:
         if was_on: hf_logging.enable_progress_bar()
+
+def backbone_dtype() -> torch.dtype:
+    "The backbone's weight dtype for training and inference here: bf16 on a GPU that has it (half the memory, its fast path), else fp32 (on a CPU, bf16 autocast is chosen per step by the trainer)."
+    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
 
 def load_backbone(name_or_path: str | None = None, # a HF model id / folder, or None for the bundled SmolLM2-135M-Instruct
                   dtype=torch.float32,

@@ -47,8 +47,14 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
              max_samples: int | None = None, # evaluate the first N samples only
              generate: bool = True, # also run free generation (ValidRatio, VHR@1)
              ppt: bool = True, # also measure PPT accuracy
-             batch_size: int = 16, progress: bool = False) -> dict:
+             batch_size: int = 16, progress: bool = False,
+             precision: str = 'no', # 'bf16': under bf16 autocast, as the trainer's steps ('no': the weights' own dtype)
+            ) -> dict:
     "Metrics of `model` on `split`'s fixed candidates (and PPT triples): the paper's ValidRatio / HR@1 / VHR@1 from the plain LM head's free generation, the one-pass HR@1 of `score` under its decoder's name, and with `model.cfg.guide` the pointer-guided generation's as guided_*."
+    with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=precision == 'bf16'):
+        return _evaluate(model, split, max_samples, generate, ppt, batch_size, progress)
+
+def _evaluate(model, split, max_samples, generate, ppt, batch_size, progress):
     was = model.training; model.eval(); model.cache_item_tokens()
     n = len(split) if max_samples is None else min(max_samples, len(split))
     hist = lambda i: split.history(i)[-model.cfg.n_max:]

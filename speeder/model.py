@@ -5,7 +5,7 @@
 # %% ../nbs/08_model.ipynb #f227d507
 from __future__ import annotations
 import inspect, json, shutil, string, tempfile, warnings
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 
 import torch
@@ -43,14 +43,16 @@ class SpeederConfig:
     distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
     guide: float = 0.0 # pointer-guided generation (an extra; readout='candidate'): the first generated token's letter logits re-ranked by + guide * pointer logits, their total probability kept; reported as guided_*, beside the plain generation
     seqrec: dict = field(default_factory=dict) # the sequential model's SeqRecConfig (set from Features.info['cfg'] for the 'sequential' prior)
-    mrc: dict = field(default_factory=dict) # MRCConfig fields
-    prompt: dict = field(default_factory=dict) # PromptConfig fields
+    mrc: MRCConfig = field(default_factory=MRCConfig) # the item encoder's sizes and switches (a dict of its fields is accepted, e.g. from config.json); dims and d_llm are set from the features and the backbone
+    prompt: PromptConfig = field(default_factory=PromptConfig) # wording and layout (a dict of its fields is accepted)
 
     def __post_init__(self):
         if self.readout not in ('index', 'candidate'): raise ValueError(f"SpeederConfig.readout={self.readout!r}: 'index' or 'candidate'.")
         if self.item_encoder not in ('mrc', 'id', 'none'): raise ValueError(f"SpeederConfig.item_encoder={self.item_encoder!r}: 'mrc', 'id' or 'none'.")
         if not 1 <= self.n_max <= 26: raise ValueError(f'SpeederConfig.n_max={self.n_max}: 1..26 (history index tokens are the letters a..z).')
         self.lora_targets, self.prior = tuple(self.lora_targets), tuple(self.prior)
+        if isinstance(self.mrc, dict): self.mrc = MRCConfig(**self.mrc)
+        if isinstance(self.prompt, dict): self.prompt = PromptConfig(**self.prompt)
         if set(self.prior) - {'popularity', 'sequential'}: raise ValueError(f"SpeederConfig.prior={self.prior}: a subset of ('popularity', 'sequential').")
         extras = [k for k in ('prior', 'distill', 'guide') if getattr(self, k)]
         if extras and self.readout != 'candidate': raise ValueError(f"SpeederConfig {extras} act on the pointer head: they need readout='candidate'.")
@@ -62,19 +64,18 @@ class IDProjector(nn.Module):
         super().__init__()
         self.proj = adapter(d_in, d_llm, hidden=d_llm)
         self.features = {}
-    def set_features(self, sequential: Features, **_): self.features = dict(sequential=sequential); return self
+    def set_features(self, sequential: Features, **_):
+        self.features = dict(sequential=sequential)
+        self.register_buffer('feat_sequential', sequential.x, persistent=False)   # moves with the model: indexed on its device
+        return self
     def encode_items(self, items, active=None):
-        return self.proj(self.features['sequential'].x[items.reshape(-1).cpu()].to(self.proj[1].weight.device)).reshape(*items.shape, -1)
+        return self.proj(self.feat_sequential[items.reshape(-1).to(self.feat_sequential.device)]).reshape(*items.shape, -1)
 
 # %% ../nbs/08_model.ipynb #3ae5f972
 def history_items(batch: PromptBatch, n: int) -> torch.Tensor:
-    "(B, n) each prompt's history items (oldest first, left-padded with -1), read from its soft-token slots."
-    row = batch.slot_mask.nonzero()[:, 0]; h = batch.slot_pos > 0                 # slots are in row-major order
-    r, pos, it = row[h], batch.slot_pos[h], batch.slot_items[h]
-    L = torch.zeros(batch.slot_mask.shape[0], dtype=torch.long, device=pos.device).scatter_reduce(0, r, pos, 'amax')
-    out = torch.full((batch.slot_mask.shape[0], n), -1, dtype=torch.long, device=pos.device)
-    out[r, n - L[r] + pos - 1] = it
-    return out
+    "(B, n) each prompt's history items (oldest first, left-padded with -1): `batch.hist_items` (built by `collate` on the host) padded or cut to `n`."
+    h = batch.hist_items[:, -n:]
+    return F.pad(h, (n - h.shape[1], 0), value=-1)
 
 class ScorePriors(nn.Module):
     "Extras beyond the paper, added to the pointer head's logits, each times a learnt weight (from 1): 'popularity' = log(1 + the item's count in the training sequences); 'sequential' = the frozen sequential encoder's ($E_s$'s SASRec) own next-item score for the prompt's history."
@@ -131,17 +132,21 @@ class SpeederModel(nn.Module):
         d = llm.config.hidden_size
         self.token_norm = float(llm.get_input_embeddings().weight.detach().float().norm(dim=-1).mean())
         for p in llm.parameters(): p.requires_grad_(False)
+        names = {n.rsplit('.', 1)[-1] for n, m in llm.named_modules() if isinstance(m, nn.Linear) or type(m).__name__ == 'Conv1D'}
+        if not set(cfg.lora_targets) <= names:
+            raise ValueError(f'SpeederConfig.lora_targets={list(cfg.lora_targets)}: {sorted(set(cfg.lora_targets) - names)} are not layers of this '
+                             f'{type(llm).__name__}; its linear layers are {sorted(names)}. Set lora_targets to its attention projections.')
         with warnings.catch_warnings():   # peft reads transformers' deprecated `is_gradient_checkpointing` (a FutureWarning in every run)
             warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing', category=FutureWarning)
             self.llm = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                                       target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
         if cfg.item_encoder == 'mrc':
-            mcfg = MRCConfig(**{**cfg.mrc, 'd_llm': d, 'dims': {**MRCConfig().dims, **{m: f.dim for m, f in features.items()}}})
-            self.items = MRC(mcfg).set_features(**features)
+            cfg.mrc = replace(cfg.mrc, d_llm=d, dims={**cfg.mrc.dims, **{m: f.dim for m, f in features.items()}})   # saved with the model as built
+            self.items = MRC(cfg.mrc).set_features(**features)
         elif cfg.item_encoder == 'id': self.items = IDProjector(features['sequential'].dim, d).set_features(**features)
         else: self.items = None
         self.ppl = nn.Parameter(torch.randn(cfg.n_max, d) * 0.02) if cfg.ppl else None   # [p_1] ... [p_n_max]
-        self.prompts = PromptBuilder(tok, PromptConfig(**cfg.prompt), titles)
+        self.prompts = PromptBuilder(tok, cfg.prompt, titles)
         self.active = tuple(self.items.cfg.modalities) if cfg.item_encoder == 'mrc' else None   # MPO switches this per stage
         self.priors = None
         if cfg.prior:
@@ -184,7 +189,7 @@ class SpeederModel(nn.Module):
         if batch.slot_items.numel() == 0: return emb
         soft = self.item_tokens(batch.slot_items.to(self.device))
         if self.ppl is not None:
-            if batch.slot_pos.max() > self.cfg.n_max: raise ValueError(f'A history of {int(batch.slot_pos.max())} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
+            if batch.max_pos > self.cfg.n_max: raise ValueError(f'A history of {batch.max_pos} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
             table = torch.cat([torch.zeros_like(self.ppl[:1]), self.ppl])            # index 0 = no position (candidates, PPT triple)
             soft = soft + table[batch.slot_pos.to(self.device)]                       # Eq. 17, truncated to each history's length (Eq. 16)
         return emb.masked_scatter(batch.slot_mask.unsqueeze(-1).to(self.device), soft.to(emb.dtype))
@@ -264,7 +269,7 @@ class SpeederModel(nn.Module):
                  guide: float = 0.) -> tuple: # > 0: pointer-guided (an extra, see SpeederConfig.guide); 0: the paper's plain LM head
         "Free greedy generation over the whole vocabulary, by the plain LM head (the paper's ValidRatio / VHR@1) unless `guide`; returns (texts, parsed choice per prompt, -1 where the answer is invalid)."
         batch = batch.to(self.device)
-        titled = self.cfg.prompt.get('style', 'speeder') != 'speeder'
+        titled = self.cfg.prompt.style != 'speeder'
         n = max_new_tokens or (self.prompts.cfg.max_title_tokens + 1 if titled else 3)
         dec, eos = self.llm.get_base_model().get_decoder(), self.tok.eos_token_id
         o = o0 = dec(inputs_embeds=self.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
@@ -301,7 +306,7 @@ class SpeederModel(nn.Module):
             w = t.split()[0].strip('.,!').lower() if t else ''
             return {'yes': 0, 'no': 1}.get(w, -1)
         C = int((batch.choices[b] >= 0).sum())
-        if self.cfg.prompt.get('style', 'speeder') == 'speeder':
+        if self.cfg.prompt.style == 'speeder':
             letters = string.ascii_uppercase[:C]
             return letters.index(t[0]) if t and t[0] in letters and (len(t) == 1 or not t[1].isalnum()) else -1
         cands = [self.titles[i] for i in batch.cand_items[b].tolist() if i >= 0]

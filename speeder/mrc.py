@@ -31,6 +31,7 @@ class MRCConfig:
     modalities: tuple = MODALITIES # modalities the model is built for
 
     def __post_init__(self):
+        self.modalities = tuple(self.modalities)   # a list when read back from JSON
         if self.gate not in ('tanh', 'relu', 'none'): raise ValueError(f"MRCConfig.gate={self.gate!r}: choose 'tanh', 'relu' or 'none'.")
         bad = set(self.modalities) - set(MODALITIES)
         if bad or 'text' not in self.modalities: raise ValueError(f"MRCConfig.modalities={self.modalities}: use a subset of {MODALITIES} that includes 'text'.")
@@ -151,11 +152,13 @@ class MRC(nn.Module):
             if m not in self.cfg.modalities: raise ValueError(f'{m!r} is not one of {self.cfg.modalities}.')
             if f.dim != self.cfg.dims[m]: raise ValueError(f'{m} features are {f.dim}-d but MRCConfig.dims[{m!r}]={self.cfg.dims[m]}.')
             self.features[m] = f
+            self.register_buffer(f'feat_{m}', f.x, persistent=False)                       # device buffers: they move with the model,
+            self.register_buffer(f'mask_{m}', f.mask.bool(), persistent=False)             # so items are indexed where the model is
         return self
 
     def encode_items(self, items: torch.Tensor, active: tuple | None = None) -> torch.Tensor:
         "(..., d_llm) item tokens for a tensor of item indices, from the attached features."
-        dev = self.type_emb.device; flat = items.reshape(-1).cpu()
-        feats = {m: f.x[flat].to(dev) for m, f in self.features.items()}
-        masks = {m: f.mask[flat].to(dev) for m, f in self.features.items()}
+        flat = items.reshape(-1).to(self.type_emb.device)
+        feats = {m: getattr(self, f'feat_{m}')[flat] for m in self.features}
+        masks = {m: getattr(self, f'mask_{m}')[flat] for m in self.features}
         return self(feats, masks, active).reshape(*items.shape, self.cfg.d_llm)

@@ -80,7 +80,8 @@ class PromptBuilder:
 
     def _one(self, s):
         ids = self.enc(s)
-        if len(ids) != 1: raise ValueError(f'{s!r} is {len(ids)} tokens in this tokenizer; index and answer tokens must be single tokens.')
+        if len(ids) != 1: raise ValueError(f'{s!r} is {len(ids)} tokens in this tokenizer; index and answer tokens must be single tokens '
+                                           f"(' a'..' z', ' A'..' Z', ' yes', ' no'; byte-level BPE tokenizers such as SmolLM2's have them): choose a backbone whose tokenizer has them.")
         return ids[0]
 
     def _items(self, ids, slots, slot_items, slot_pos, items, labels, with_pos, soft=True):
@@ -144,6 +145,8 @@ class PromptBatch:
     answer_pos: torch.Tensor # (B,) position whose logits predict the (first) answer token
     cand_items: torch.Tensor # (B, C) candidate item indices (-1 where none)
     kinds: list
+    hist_items: torch.Tensor | None = None # (B, H) each prompt's history items, oldest first, left-padded with -1 (H = the longest history in the batch)
+    max_pos: int = 0 # the longest history (its largest PPL index), known on the host: checked without a device sync
 
     def to(self, device):
         return PromptBatch(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items()})
@@ -157,6 +160,10 @@ def collate(prompts: list, with_answer: bool = True) -> PromptBatch:
     labels = torch.full((B, T), -100, dtype=torch.long); slot = torch.zeros(B, T, dtype=torch.bool)
     choices = torch.full((B, C), -1, dtype=torch.long); cand = torch.full((B, C), -1, dtype=torch.long); citems = cand.clone()
     items, pos, ans = [], [], torch.zeros(B, dtype=torch.long)
+    hist = [[i for _, i in sorted((q, i) for q, i in zip(p.slot_pos, p.slot_items) if q > 0)] for p in prompts]
+    H = max(map(len, hist)); hitems = torch.full((B, H), -1, dtype=torch.long)
+    for b, h in enumerate(hist):
+        if h: hitems[b, H - len(h):] = torch.tensor(h)
     for b, (p, s) in enumerate(zip(prompts, seqs)):
         off = T - len(s)
         ids[b, off:] = torch.tensor(s); att[b, off:] = 1
@@ -169,4 +176,4 @@ def collate(prompts: list, with_answer: bool = True) -> PromptBatch:
         ans[b] = off + len(p.ids) - 1
     posid = (att.cumsum(1) - 1).clamp(min=0)
     return PromptBatch(ids, att, posid, labels, slot, torch.tensor(items, dtype=torch.long), torch.tensor(pos, dtype=torch.long),
-                       choices, torch.tensor([p.target for p in prompts]), cand, ans, citems, [p.kind for p in prompts])
+                       choices, torch.tensor([p.target for p in prompts]), cand, ans, citems, [p.kind for p in prompts], hitems, max(max(p.slot_pos, default=0) for p in prompts))

@@ -105,9 +105,10 @@ def cpu_has_amx() -> bool:
     except OSError: return False
 
 def pick_precision(setting: str = 'auto') -> str:
-    "'bf16' on a GPU with bf16 or a CPU with AMX, else 'no' (fp32); explicit settings pass through."
+    "'bf16' on a GPU with bf16 or a CPU with AMX, else 'no' (fp32); explicit settings pass through. No fp16: its loss scaler skips steps (the scheduler would still advance) and item tokens overflow it; older GPUs train in fp32."
+    if setting not in ('auto', 'bf16', 'no'): raise ValueError(f"mixed_precision={setting!r}: 'auto', 'bf16' or 'no' (fp16 is not supported).")
     if setting != 'auto': return setting
-    if torch.cuda.is_available(): return 'bf16' if torch.cuda.is_bf16_supported() else 'fp16'
+    if torch.cuda.is_available(): return 'bf16' if torch.cuda.is_bf16_supported() else 'no'
     return 'bf16' if cpu_has_amx() else 'no'
 
 class DivergenceError(RuntimeError):
@@ -121,7 +122,7 @@ def save_checkpoint(path, model, optimizer, scheduler, state: dict):
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix='.tmp-'))
     save_file(_trainable_state(model), tmp / 'trainable.safetensors')
-    save_file({'torch': torch.get_rng_state()}, tmp / 'rng.safetensors')
+    save_file({'torch': torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {})}, tmp / 'rng.safetensors')   # every process draws the same stream (same seed, same ops)
     torch.save(optimizer.state_dict(), tmp / 'optimizer.pt')
     (tmp / 'state.json').write_text(json.dumps(dict(state, scheduler=scheduler.state_dict()), default=str))
     replace_dir(tmp, path)
@@ -134,7 +135,7 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
     state = json.loads((path / 'state.json').read_text())
     if optimizer is not None: optimizer.load_state_dict(torch.load(path / 'optimizer.pt', weights_only=True))
     if scheduler is not None: scheduler.load_state_dict(state['scheduler'])
-    state['rng'] = load_file(path / 'rng.safetensors')['torch']   # applied by the caller at the first resumed batch
+    state['rng'] = load_file(path / 'rng.safetensors')   # CPU (and CUDA) generator states, applied by the caller at the first resumed batch
     return state
 
 # %% ../nbs/11_trainer.ipynb #1dcd4e16
@@ -150,7 +151,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     "Run the MPO stages of `cfg` on `ds.train`, validating each epoch; returns the summary (best valid metrics, paths)."
     out = Path(output_dir); ckpt = out / 'checkpoints'
     acc = Accelerator(mixed_precision=pick_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum,
-                      cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+                      cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)])   # buffers are constant (features, counts)
     main = acc.is_main_process
     if main: out.mkdir(parents=True, exist_ok=True)
     if main and resume and existing_dir(ckpt / 'last') not in (None, ckpt / 'last'): (ckpt / 'last.old').rename(ckpt / 'last')   # a crash mid-swap left only the old one
@@ -193,20 +194,25 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             n_steps = math.ceil(n_batches / cfg.grad_accum)   # progress: one printed line every cfg.print_every steps (no bar: it would flood a log)
             step = skip
             for batch in dl:
-                if rng is not None: torch.set_rng_state(rng); rng = None   # after the data loader drew its seed, as in the uninterrupted run
+                if rng is not None:   # after the data loader drew its seed, as in the uninterrupted run
+                    torch.set_rng_state(rng['torch'])
+                    if 'cuda' in rng and torch.cuda.is_available(): torch.cuda.set_rng_state(rng['cuda'])
+                    rng = None
                 with acc.accumulate(wrapped):
                     res = wrapped(batch); loss = res['loss']
-                    if not torch.isfinite(loss):
-                        raise DivergenceError(f'Loss became {loss.item()} at stage {stage}, epoch {ep}, step {step}. The last good checkpoint '
-                                              f"is {ckpt / 'last'} (best: {ckpt / 'best'}); lower lr_lora / lr_items or check the data.")
                     acc.backward(loss)
-                    if acc.sync_gradients: gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
+                    run = run + loss.detach(); k += 1   # stays on the device: one host sync per optimizer step, not per micro-batch
+                    if acc.sync_gradients:
+                        gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
+                        if not torch.isfinite(run):   # before the step: a NaN never reaches the weights
+                            raise DivergenceError(f'Loss became {float(run)} at stage {stage}, epoch {ep}, step {step}. The last good checkpoint '
+                                                  f"is {ckpt / 'last'} (best: {ckpt / 'best'}); lower lr_lora / lr_items or check the data.")
                     opt_p.step(); opt_p.zero_grad()
                     if acc.sync_gradients: sched.step(); acc.unwrap_model(model).project_()   # gate presences stay >= 0
-                run += loss.item(); k += 1; seen += len(batch.kinds) * acc.num_processes
+                seen += len(batch.kinds) * acc.num_processes
                 if acc.sync_gradients:
                     step += 1; gs += 1
-                    rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, prompts=seen, loss=run / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
+                    rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, prompts=seen, loss=float(run) / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
                                **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
                     log(**rec); run, k = 0., 0
                     if progress and cfg.print_every and (step % cfg.print_every == 0 or step == n_steps):
@@ -222,7 +228,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             acc.wait_for_everyone()
             um = acc.unwrap_model(model)
             if progress: acc.print(f'stage {stage} epoch {ep}: validating on {cfg.eval_samples or len(ds.valid)} valid samples ...')
-            metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt)
+            metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt, precision=acc.mixed_precision)
             um.train()
             log(kind='valid', stage=stage, epoch=ep, global_step=gs, prompts=seen, **metrics, time=round(time.time() - t0, 1))
             acc.print(f'stage {stage} epoch {ep}: valid {json.dumps({kk: round(v, 4) for kk, v in metrics.items()})}')

@@ -1,0 +1,46 @@
+"""The experiment function end to end through its command line: `accelerate launch -m speeder.experiment` on two
+CPU processes (gloo), tiny settings (a tiny random Llama saved as a HF folder, the real ml-100k protocol)."""
+import json, os, subprocess, sys
+from pathlib import Path
+
+from transformers import AutoTokenizer
+
+from speeder.backbone import backbone_path, tiny_llama
+from speeder.experiment import ExperimentConfig
+
+
+def tiny_backbone(path: Path) -> str:
+    "A tiny random Llama with the bundled tokenizer, as a folder any `--backbone` accepts."
+    tok = AutoTokenizer.from_pretrained(backbone_path())
+    tiny_llama(vocab_size=len(tok), hidden=32).save_pretrained(path); tok.save_pretrained(path)
+    return str(path)
+
+
+TINY = ['--dataset', 'ml-100k', '--image_dir', 'None', '--text_encoder', 'llm', '--modalities', '["text"]', '--stages', '[3]', '--epochs', '[1]',
+        '--samples_per_epoch', '32', '--batch_size', '4', '--grad_accum', '2', '--eval_samples', '16', '--config', 'paper', '--n_max', '6', '--quiet']
+
+
+def test_cli_two_processes(tmp_path):
+    out = tmp_path / 'runs'
+    args = TINY + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'ddp']
+    # `--multi_gpu` goes through torch.distributed.run; without GPUs the processes run MULTI_CPU with gloo (see test_trainer.test_two_processes)
+    cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1',
+           '--mixed_precision', 'no', '--dynamo_backend', 'no', '-m', 'speeder.experiment', *args]
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    run = out / 'ml-100k' / 'ddp'
+    m = json.loads((run / 'metrics.json').read_text())
+    assert m['processes'] == 2 and m['train_prompts'] == 32 and m['n_test'] > 0 and 0 <= m['test']['vhr1'] <= 1
+    cfg = ExperimentConfig.from_dict(m['config'])                      # the typed configuration, saved with the run
+    assert cfg.name == 'paper' and cfg.model.n_max == 6 and cfg.model.mrc.modalities == ('text',) and cfg.train.stages == (3,)
+    steps = [json.loads(l) for l in (run / 'log.jsonl').read_text().splitlines() if '"step"' in l]
+    assert [s['global_step'] for s in steps] == [1, 2], 'one log line per optimizer step, written by the main process only'
+    assert r.stdout.count("== ml-100k seed 0, config 'paper'") == 0      # --quiet: no progress or summary lines
+    assert (run / 'checkpoints' / 'best' / 'config.json').exists() and (run / 'checkpoints' / 'last' / 'state.json').exists()
+
+
+def test_console_script_help():
+    exe = Path(sys.executable).parent / 'speeder-train'
+    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', '--help'], capture_output=True, text=True, timeout=300)
+    text = ' '.join(r.stdout.split())
+    assert r.returncode == 0 and '--samples_per_epoch' in text and 'accelerate launch -m speeder.experiment' in text
