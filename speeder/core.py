@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['cache_dir', 'asset_dir', 'stable_hash', 'atomic_write_bytes', 'atomic_write_json', 'replace_dir', 'existing_dir',
-           'seed_everything', 'parse_param', 'progress_bar']
+           'default_device', 'seed_everything', 'parse_param', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #c48f4db8
 def cache_dir(*parts: str) -> Path:
@@ -73,6 +73,11 @@ def existing_dir(path) -> Path | None:
     return path if path.exists() else old if old.exists() else None
 
 # %% ../nbs/00_core.ipynb #f88e78a0
+def default_device():
+    "Where frozen encoders and the sequential models run: the GPU when one is visible, else the CPU."
+    import torch
+    return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+
 def seed_everything(seed: int) -> None:
     "Seed Python, NumPy and (when installed) PyTorch."
     random.seed(seed); np.random.seed(seed)

@@ -15,7 +15,7 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from .core import asset_dir, cache_dir, progress_bar, stable_hash
+from .core import asset_dir, cache_dir, default_device, progress_bar, stable_hash
 from .data import SeqDataset
 from .sequential import SeqRecConfig, evaluate_seqrec, fit_seqrec
 
@@ -71,13 +71,13 @@ def _mean_pool(h, attn):
 
 @torch.no_grad()
 def _encode_texts(texts, model, tok, batch_size, normalize, desc, max_length=64):
-    out = []
+    dev = default_device(); model.to(dev); out = []   # on the GPU when there is one
     for i in progress_bar(range(0, len(texts), batch_size), desc=desc, leave=False):
         b = tok(texts[i:i + batch_size], padding=True, truncation=True, max_length=max_length, return_tensors='pt')
         inner = getattr(model, 'model', model)    # a causal LM's decoder (hidden states), or an encoder model
-        h = inner(input_ids=b['input_ids'], attention_mask=b['attention_mask']).last_hidden_state
-        v = _mean_pool(h.float(), b['attention_mask'])
-        out.append(F.normalize(v, dim=-1) if normalize else v)
+        h = inner(input_ids=b['input_ids'].to(dev), attention_mask=b['attention_mask'].to(dev)).last_hidden_state
+        v = _mean_pool(h.float(), b['attention_mask'].to(dev))
+        out.append((F.normalize(v, dim=-1) if normalize else v).cpu())
     return torch.cat(out)
 
 def text_features(ds: SeqDataset,
@@ -113,14 +113,14 @@ def _effnet():
     def prep(ims):
         arr = np.stack([np.asarray(im.resize((224, 224), Image.BILINEAR), dtype=np.float32) for im in ims])
         return torch.from_numpy((arr - 127.) / 128.).permute(0, 3, 1, 2)
-    return lambda ims: m.extract_features(prep(ims)).mean((2, 3)), m.eval()
+    return lambda ims: m.extract_features(prep(ims).to(next(m.parameters()).device)).mean((2, 3)), m.eval()
 
 def _hf_vision(name):
     from transformers import AutoImageProcessor, AutoModel
     from speeder.backbone import quiet_loading
     with quiet_loading(): proc, m = AutoImageProcessor.from_pretrained(name), AutoModel.from_pretrained(name).eval()
     def run(ims):
-        px = proc(images=ims, return_tensors='pt')['pixel_values']
+        px = proc(images=ims, return_tensors='pt')['pixel_values'].to(next(m.parameters()).device)
         if hasattr(m, 'get_image_features'):
             out = m.get_image_features(pixel_values=px)
             return out if torch.is_tensor(out) else out.pooler_output
@@ -135,13 +135,14 @@ def vision_features(ds: SeqDataset,
     if not any(ds.images): raise ValueError(f"{ds.name} has no images: load it with image_dir= (or download_images=True) to use vision features.")
     fp = [(p, os.path.getsize(p)) if p else None for p in ds.images]
     def compute():
-        run, _ = _effnet() if encoder == EFFNET else _hf_vision(encoder)
+        run, m = _effnet() if encoder == EFFNET else _hf_vision(encoder)
+        m.to(default_device())   # on the GPU when there is one
         have = [i for i, p in enumerate(ds.images) if p]
         chunks = []
         with torch.no_grad():
             for s in progress_bar(range(0, len(have), batch_size), desc=f'vision features ({encoder})', leave=False):
                 ims = [Image.open(ds.images[i]).convert('RGB') for i in have[s:s + batch_size]]
-                chunks.append(run(ims).float())
+                chunks.append(run(ims).float().cpu())
         feats = torch.cat(chunks)
         x = torch.zeros(ds.n_items, feats.shape[1]); x[have] = feats
         mask = torch.zeros(ds.n_items, dtype=torch.bool); mask[have] = True
@@ -157,5 +158,5 @@ def sequential_features(ds: SeqDataset, cfg: SeqRecConfig | None = None, refresh
     def compute():
         model, hist = fit_seqrec(ds, cfg, progress=progress)
         info = dict(model=cfg.model, valid_hr1=evaluate_seqrec(model, ds.valid), test_hr1=evaluate_seqrec(model, ds.test), epochs_run=len(hist), cfg=asdict(cfg))
-        return model.item_embeddings(), torch.ones(ds.n_items, dtype=torch.bool), info, model.state_dict()
+        return model.item_embeddings().cpu(), torch.ones(ds.n_items, dtype=torch.bool), info, {k: v.cpu() for k, v in model.state_dict().items()}
     return cached_features('sequential', cfg.model, dict(dataset=ds.key, cfg=asdict(cfg), scored=True), compute, refresh, need_weights=weights)   # scored: the cache carries `info`

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .core import progress_bar, seed_everything
+from .core import default_device, progress_bar, seed_everything
 from .data import SeqDataset, Split
 
 # %% auto #0
@@ -168,12 +168,14 @@ def random_crops(seqs, max_len, rng) -> list:
         out.append(s[start:start + k])
     return out
 
-def fit_seqrec(ds: SeqDataset, cfg: SeqRecConfig = None, progress: bool = True, log=None, **kw) -> tuple:
+def fit_seqrec(ds: SeqDataset, cfg: SeqRecConfig = None, progress: bool = True, log=None,
+               device=None, # default: the GPU when there is one (`default_device`)
+               **kw) -> tuple:
     "Train `cfg.model` on `ds.train` with early stopping on valid HR@1; returns (best model, history)."
     cfg = cfg or SeqRecConfig(); cfg = SeqRecConfig(**{**asdict(cfg), **kw})
     if cfg.model not in SEQREC: raise ValueError(f"Unknown model {cfg.model!r}; choose from {list(SEQREC)}.")
     seed_everything(cfg.seed); rng = np.random.default_rng(cfg.seed)
-    model = SEQREC[cfg.model](ds.n_items, cfg)
+    model = SEQREC[cfg.model](ds.n_items, cfg).to(device or default_device())
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     best, best_state, wait, hist = -1., None, 0, []
     bar = progress_bar(range(cfg.epochs), desc=cfg.model, disable=not progress)
