@@ -25,13 +25,14 @@ def forced_decode(m, batch, answers, check: bool = False) -> dict:
     until every row has finished. Returns the two timings (seconds, whole batch) and the step count; with `check`, also the
     argmaxes and the logits of each position (to compare with one uncached forward pass)."""
     batch = batch.to(m.device); answers = answers.to(m.device)
+    sync = torch.cuda.synchronize if m.device.type == 'cuda' else (lambda: None)   # GPU work is asynchronous: wait for it before reading a clock
     dec = m.llm.get_base_model().get_decoder()
     kv = 'cache' if 'cache' in inspect.signature(dec.forward).parameters else 'past_key_values'   # transformers >= 5.24 renamed it
-    t0 = time.perf_counter()
+    sync(); t0 = time.perf_counter()
     o = dec(inputs_embeds=m.inputs_embeds(batch), attention_mask=batch.attention_mask, position_ids=batch.position_ids, use_cache=True)
     logits = m._head(o.last_hidden_state[:, -1]); pred = [logits.argmax(-1)]   # left padding: the last position is the answer position
     seen = [logits] if check else None
-    t1 = time.perf_counter()
+    sync(); t1 = time.perf_counter()
     past, att, pos = o[kv], batch.attention_mask, batch.position_ids[:, -1:]
     for k in range(answers.shape[1] - 1):
         att = torch.cat([att, torch.ones_like(att[:, :1])], 1); pos = pos + 1
@@ -39,7 +40,7 @@ def forced_decode(m, batch, answers, check: bool = False) -> dict:
         past = o[kv]
         logits = m._head(o.last_hidden_state[:, -1]); pred.append(logits.argmax(-1))
         if check: seen.append(logits)
-    t2 = time.perf_counter()
+    sync(); t2 = time.perf_counter()
     out = dict(prompt_s=t1 - t0, decode_s=t2 - t1, steps=answers.shape[1] - 1)
     if check: out.update(pred=torch.stack(pred, 1), logits=torch.stack(seen, 1))
     return out

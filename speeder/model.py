@@ -192,7 +192,7 @@ class SpeederModel(nn.Module):
             if batch.max_pos > self.cfg.n_max: raise ValueError(f'A history of {batch.max_pos} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
             table = torch.cat([torch.zeros_like(self.ppl[:1]), self.ppl])            # index 0 = no position (candidates, PPT triple)
             soft = soft + table[batch.slot_pos.to(self.device)]                       # Eq. 17, truncated to each history's length (Eq. 16)
-        return emb.masked_scatter(batch.slot_mask.unsqueeze(-1).to(self.device), soft.to(emb.dtype))
+        return emb.flatten(0, 1).index_copy(0, batch.slot_index.to(self.device), soft.to(emb.dtype)).view_as(emb)   # slots in row-major order, as `slot_items`
 
     def hidden(self, batch: PromptBatch) -> torch.Tensor:
         "(B, T, d) last hidden states."
@@ -230,25 +230,29 @@ class SpeederModel(nn.Module):
 
     def forward(self, batch: PromptBatch) -> dict:
         "Cross-entropy on the answer tokens from the plain LM head (Eq. 19); with `choice_loss`, plus a cross-entropy over the choices as `score` ranks them (the pointer head's own loss with readout='candidate')."
+        if not batch.answer_len: raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
         batch = batch.to(self.device)
-        h = self.hidden(batch)
-        rows = torch.arange(h.shape[0], device=h.device)
-        ans = batch.labels[:, 1:] != -100                                             # every answer token, read one position earlier
-        if not ans.any(): raise ValueError('The batch has no answers: collate(prompts, with_answer=True) with labelled prompts.')
-        loss = F.cross_entropy(self._head(h[:, :-1][ans]).float(), batch.labels[:, 1:][ans])
+        return self.losses(batch, self.hidden(batch))
+
+    def losses(self, batch: PromptBatch, h) -> dict:
+        "The training losses from the last hidden states `h` of `batch` (on the model's device), with no host sync: fixed-size gathers and masked means, no boolean indexing."
+        B, T = h.shape[:2]; rows = torch.arange(B, device=h.device)
+        at = batch.answer_pos[:, None] + torch.arange(batch.answer_len, device=h.device)   # (B, A): each answer token is read one position earlier
+        lab = batch.labels.gather(1, (at + 1).clamp(max=T - 1)).masked_fill(at + 1 > T - 1, -100)
+        loss = F.cross_entropy(self._head(h[rows[:, None], at.clamp(max=T - 1)]).flatten(0, 1).float(), lab.flatten(), ignore_index=-100)
         if not (self.cfg.choice_loss or self.cfg.distill): return dict(loss=loss)
         out, total = dict(answer_loss=loss.detach()), loss
-        ok = (batch.labels[rows, (batch.answer_pos + 1).clamp(max=h.shape[1] - 1)] != -100) & (batch.target >= 0)
+        ok = (lab[:, 0] != -100) & (batch.target >= 0)
+        mean = lambda v, m: torch.where(m, v, 0.).sum() / m.sum().clamp(min=1)        # mean of v over the rows where m
         la = self.answer_logits(batch, h)
         pl = self.pointer_logits(batch, h) if self.cfg.readout == 'candidate' else None
         if self.cfg.choice_loss:
-            ce = F.cross_entropy(self.choice_logits(batch, h, la, pl)[ok].float(), batch.target[ok]) if ok.any() else loss.new_zeros(())
+            ce = mean(F.cross_entropy(self.choice_logits(batch, h, la, pl).float(), batch.target.clamp(min=0), reduction='none'), ok)
             total = total + self.cfg.choice_loss * ce; out['choice_loss'] = ce.detach()
         if self.cfg.distill:   # KL(pointer || LM head's letters) over the candidates of recommendation rows; the pointer is the teacher (no gradient)
             rec = ok & (batch.cand_pos >= 0).any(1)
-            there = batch.choices[rec] >= 0
-            pt = pl[rec].detach().float().log_softmax(-1); q = self.letter_logits(batch, la)[rec].float().log_softmax(-1)
-            kl = (pt.exp() * (pt - q)).masked_fill(~there, 0.).sum(-1).mean() if rec.any() else loss.new_zeros(())
+            pt = torch.where(rec[:, None], pl.detach().float(), 0.).log_softmax(-1); q = self.letter_logits(batch, la).float().log_softmax(-1)
+            kl = mean((pt.exp() * (pt - q)).masked_fill(batch.choices < 0, 0.).sum(-1), rec)
             total = total + self.cfg.distill * kl; out['distill_loss'] = kl.detach()
         return dict(loss=total, **out)
 

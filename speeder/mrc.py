@@ -136,7 +136,6 @@ class MRC(nn.Module):
             mask.append(torch.ones(n, dtype=torch.bool, device=dev) if pm is None else pm.to(dev).bool()) if on else mask.append(torch.zeros(n, dtype=torch.bool, device=dev))
             rho.append(mask[-1].to(e.dtype) * (self.gates[m].presence().to(dev, e.dtype) if m != 'text' else 1.))   # presence: 0 = closed gate
         h, mask, rho = torch.stack(toks, 1), torch.stack(mask, 1), torch.stack(rho, 1)
-        if not mask[:, 0].all(): raise ValueError('Some items have no text features; the protocol removes such items (require_text).')
         for layer in self.mome: h = layer(h, mask, rho)
         pooled = (h * rho[..., None]).sum(1) / rho.sum(1, keepdim=True)          # average over present modalities, weighted by presence
         return self.out(pooled)                                                # Eq. 10
@@ -151,6 +150,7 @@ class MRC(nn.Module):
         for m, f in feats.items():
             if m not in self.cfg.modalities: raise ValueError(f'{m!r} is not one of {self.cfg.modalities}.')
             if f.dim != self.cfg.dims[m]: raise ValueError(f'{m} features are {f.dim}-d but MRCConfig.dims[{m!r}]={self.cfg.dims[m]}.')
+            if m == 'text' and not f.mask.all(): raise ValueError(f'{int((~f.mask.bool()).sum())} items have no text features; every item needs its text (the protocol removes such items: require_text).')   # checked here, once, not per forward pass (a host sync)
             self.features[m] = f
             self.register_buffer(f'feat_{m}', f.x, persistent=False)                       # device buffers: they move with the model,
             self.register_buffer(f'mask_{m}', f.mask.bool(), persistent=False)             # so items are indexed where the model is

@@ -147,6 +147,8 @@ class PromptBatch:
     kinds: list
     hist_items: torch.Tensor | None = None # (B, H) each prompt's history items, oldest first, left-padded with -1 (H = the longest history in the batch)
     max_pos: int = 0 # the longest history (its largest PPL index), known on the host: checked without a device sync
+    slot_index: torch.Tensor | None = None # (S,) flat positions (b * T + t) of the slots: item tokens are spliced in without a boolean mask (no host sync)
+    answer_len: int = 0 # the longest answer in tokens (0: collated without answers)
 
     def to(self, device):
         return PromptBatch(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items()})
@@ -176,4 +178,5 @@ def collate(prompts: list, with_answer: bool = True) -> PromptBatch:
         ans[b] = off + len(p.ids) - 1
     posid = (att.cumsum(1) - 1).clamp(min=0)
     return PromptBatch(ids, att, posid, labels, slot, torch.tensor(items, dtype=torch.long), torch.tensor(pos, dtype=torch.long),
-                       choices, torch.tensor([p.target for p in prompts]), cand, ans, citems, [p.kind for p in prompts], hitems, max(max(p.slot_pos, default=0) for p in prompts))
+                       choices, torch.tensor([p.target for p in prompts]), cand, ans, citems, [p.kind for p in prompts], hitems, max(max(p.slot_pos, default=0) for p in prompts),
+                       slot.view(-1).nonzero()[:, 0], max(len(p.answer) for p in prompts) if with_answer else 0)

@@ -24,3 +24,8 @@ def amazon_root(tmp_path):
     dst = tmp_path / 'amazon'
     shutil.copytree(FIXTURES, dst)
     return dst
+
+
+if __import__('torch').cuda.is_available():   # GPU runs (bench/gpu.sh): deterministic kernels, so the exact-resume test can compare losses digit for digit
+    os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
+    __import__('torch').use_deterministic_algorithms(True, warn_only=True)

@@ -26,7 +26,7 @@ def test_cli_two_processes(tmp_path):
     # `--multi_gpu` goes through torch.distributed.run; without GPUs the processes run MULTI_CPU with gloo (see test_trainer.test_two_processes)
     cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', '2', '--num_machines', '1',
            '--mixed_precision', 'no', '--dynamo_backend', 'no', '-m', 'speeder.experiment', *args]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=dict(os.environ, OMP_NUM_THREADS='1'))
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=1200, env=dict(os.environ, OMP_NUM_THREADS='1', CUDA_VISIBLE_DEVICES=''))   # the CPU / gloo path, also on a one-GPU machine
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     run = out / 'ml-100k' / 'ddp'
     m = json.loads((run / 'metrics.json').read_text())

@@ -50,7 +50,7 @@ def test_divergence_stops_clearly(tmp_path):
 
 def test_two_processes(tmp_path):
     script = Path(__file__).parent / 'two_process_train.py'
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent))
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent), CUDA_VISIBLE_DEVICES='')   # the CPU / gloo path, also on a one-GPU machine
     # In accelerate 1.15 `launch --cpu --num_processes 2` starts ONE process (the multi-CPU path wants mpirun);
     # `--multi_gpu` goes through torch.distributed.run, and on a machine without GPUs the trainer's
     # Accelerator(cpu=True) then runs MULTI_CPU with the gloo backend.
