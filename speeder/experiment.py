@@ -138,6 +138,19 @@ DECODERS = dict(valid_ratio='free generation, plain LM head (paper)', hr1='free 
                 pointer_hr1='pointer head, one pass; ValidRatio 1 by construction', letter_hr1='LM head letter logits among the candidates, one pass',
                 guided_valid_ratio='pointer-guided generation (an extra)', guided_hr1='pointer-guided generation (an extra)', guided_vhr1='pointer-guided generation (an extra)')
 
+def _flat(d: dict, pre: str = '') -> dict:
+    return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
+
+def _check_same_run(cfg: ExperimentConfig):
+    "A run folder belongs to one configuration: `experiment.json` is written when it starts, and rerunning with other settings (which would resume a different run) is refused."
+    path = cfg.run_dir / 'experiment.json'; new = json.loads(json.dumps(asdict(cfg)))
+    if path.exists():
+        old = _flat(json.loads(path.read_text())); now = _flat(new)
+        diff = [k for k in sorted(set(old) | set(now)) if old.get(k) != now.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
+        if diff: raise ValueError(f'{cfg.run_dir} was started with other settings ({", ".join(f"{k}: {old.get(k)!r} then, {now.get(k)!r} now" for k in diff[:5])}); '
+                                  f'rerunning the same command resumes it. Use another run_name (or output_dir) for a new run, or delete {cfg.run_dir}.')
+    else: atomic_write_json(path, new, indent=1)
+
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     "Data -> frozen features -> SpeederModel -> MPO -> test metrics -> `metrics.json` in `cfg.run_dir`; returns the metrics (None on processes other than the main one)."
     from accelerate import PartialState
@@ -162,6 +175,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
                                                                                        weights='sequential' in mc.prior)
         say({m: (tuple(f.x.shape), int(f.mask.sum()), 'cached' if f.cached else 'computed') for m, f in feats.items()})
         llm, tok = load_backbone(mc.backbone, dtype=backbone_dtype())
+    if main: _check_same_run(cfg)
     seed_everything(cfg.seed)   # again: the features draw random numbers only when they are not cached, and the model's initial weights must not depend on that
     model = SpeederModel(mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
     summary = train(model, ds, cfg.train, run_dir, progress=progress)

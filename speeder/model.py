@@ -323,7 +323,7 @@ class SpeederModel(nn.Module):
         return sorted(zip(map(int, candidates), p.tolist()), key=lambda x: -x[1])
 
     # --- save / load -------------------------------------------------------------------------
-    def save(self, path) -> Path:
+    def save(self, path, extra=None) -> Path: # extra: a function writing more files into the folder before it takes its name (the trainer's resume state)
         "Save LoRA (peft), item encoder + PPL weights and frozen features (safetensors), config and items (JSON); atomically."
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.'))
@@ -338,6 +338,7 @@ class SpeederModel(nn.Module):
                       metadata={m: f.encoder for m, f in (self.items.features.items() if self.items is not None else [])})
             (tmp / 'config.json').write_text(json.dumps(dict(config=asdict(self.cfg), active=self.active), indent=1))
             (tmp / 'items.json').write_text(json.dumps(dict(titles=self.titles, item_ids=self.item_ids)))
+            if extra is not None: extra(tmp)
             replace_dir(tmp, path)                                                     # the new folder is complete before the old one goes
         finally: shutil.rmtree(tmp, ignore_errors=True)
         return path

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_trainer.ipynb #183d08e6
 from __future__ import annotations
-import json, math, shutil, tempfile, time
+import json, math, time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +15,7 @@ from accelerate.utils import DistributedDataParallelKwargs
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
-from .core import existing_dir, replace_dir
+from .core import existing_dir
 from .data import STREAMS, SeqDataset, draw_candidates, draw_ppt
 from .eval import evaluate
 from .mpo import set_stage
@@ -114,24 +114,21 @@ def pick_precision(setting: str = 'auto') -> str:
 class DivergenceError(RuntimeError):
     "The loss became NaN or infinite."
 
-def _trainable_state(model) -> dict:
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items() if not k.startswith('llm.') or 'lora_' in k}
-
 def save_checkpoint(path, model, optimizer, scheduler, state: dict):
-    "Write a resume checkpoint atomically: weights + RNG (safetensors), optimizer (torch.save of tensors), loop state (JSON)."
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix='.tmp-'))
-    save_file(_trainable_state(model), tmp / 'trainable.safetensors')
-    save_file({'torch': torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {})}, tmp / 'rng.safetensors')   # every process draws the same stream (same seed, same ops)
-    torch.save(optimizer.state_dict(), tmp / 'optimizer.pt')
-    (tmp / 'state.json').write_text(json.dumps(dict(state, scheduler=scheduler.state_dict()), default=str))
-    replace_dir(tmp, path)
+    "Write a resume checkpoint atomically, in the saved-model format (`SpeederModel.save`: `SpeederModel.load` reads it) plus the training state: RNG (safetensors), optimizer (torch.save of tensors), loop and scheduler state (JSON)."
+    def extra(tmp):
+        save_file({'torch': torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {})}, tmp / 'rng.safetensors')   # every process draws the same stream (same seed, same ops)
+        torch.save(optimizer.state_dict(), tmp / 'optimizer.pt')
+        (tmp / 'state.json').write_text(json.dumps(dict(state, scheduler=scheduler.state_dict()), default=str))
+    model.save(path, extra=extra)
 
 def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
     "Restore a resume checkpoint into `model` (and optimizer / scheduler); returns the loop state."
     path = Path(path)
-    missing, unexpected = model.load_state_dict(load_file(path / 'trainable.safetensors'), strict=False)
-    if unexpected: raise ValueError(f'{path}: checkpoint does not fit the model ({unexpected[:3]}...)')
+    if (path / 'trainable.safetensors').exists():   # the format before checkpoints were saved models (runs in progress then)
+        missing, unexpected = model.load_state_dict(load_file(path / 'trainable.safetensors'), strict=False)
+        if unexpected: raise ValueError(f'{path}: checkpoint does not fit the model ({unexpected[:3]}...)')
+    else: model.load_weights(path)
     state = json.loads((path / 'state.json').read_text())
     if optimizer is not None: optimizer.load_state_dict(torch.load(path / 'optimizer.pt', weights_only=True))
     if scheduler is not None: scheduler.load_state_dict(state['scheduler'])

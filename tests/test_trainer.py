@@ -26,6 +26,9 @@ def test_resume_gives_identical_losses(tmp_path):
     ds, model = tiny_setup()
     part = train(model, ds, tiny_cfg(max_steps=9), tmp_path / 'run', progress=False)
     assert part['stopped_early'] and len(_losses(tmp_path / 'run' / 'log.jsonl')) == 9
+    last = tmp_path / 'run' / 'checkpoints' / 'last'   # one format: a saved model plus the training state
+    assert {'config.json', 'lora', 'speeder.safetensors', 'features.safetensors', 'items.json', 'optimizer.pt', 'rng.safetensors', 'state.json'} == {p.name for p in last.iterdir()}
+    assert SpeederModel.load(last, llm=tiny_llama(vocab_size=len(model.tok), hidden=32), tok=model.tok).cfg.n_max == 6
     ds, model = tiny_setup(init_seed=1)   # other initial trainable weights: all of them must come from the checkpoint
     resumed = train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
     assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
