@@ -32,7 +32,8 @@ def bench(a) -> tuple:
     from speeder.backbone import load_backbone
     from speeder.data import load_dataset
     from speeder.encoders import sequential_features, text_features, vision_features
-    from speeder.model import SpeederConfig, SpeederModel
+    import speeder.baselines  # registers 'llara' and 'tallrec'
+    from speeder.model import METHODS, SpeederConfig
     from speeder.prompt import collate
     from speeder.sequential import SeqRecConfig
 
@@ -42,11 +43,11 @@ def bench(a) -> tuple:
     noun = 'movie' if a.dataset == 'ml-100k' else 'item'
     llm, tok = load_backbone()
     models = {'speeder': SpeederConfig(n_max=a.n_max, readout='candidate', mrc=dict(modalities=tuple(feats)), prompt=dict(noun=noun, wording=a.wording)),
-              'llara': SpeederConfig(n_max=a.n_max, item_encoder='id', prompt=dict(style='llara', noun=noun, wording=a.wording)),
-              'tallrec': SpeederConfig(n_max=a.n_max, item_encoder='none', prompt=dict(style='tallrec', noun=noun, wording=a.wording))}
+              'llara': SpeederConfig(n_max=a.n_max, prompt=dict(noun=noun, wording=a.wording)),
+              'tallrec': SpeederConfig(n_max=a.n_max, prompt=dict(noun=noun, wording=a.wording))}
     built = {}
-    for name, cfg in models.items():   # each wraps its own copy of the backbone with LoRA
-        l, _ = load_backbone(); built[name] = SpeederModel(cfg, l, tok, feats, ds.titles, ds.item_ids)
+    for name, cfg in models.items():   # each wraps its own copy of the backbone with LoRA; the class sets the prompt style
+        l, _ = load_backbone(); built[name] = METHODS[name](cfg, l, tok, feats, ds.titles, ds.item_ids)
 
     B = a.batch_size
     def batches(m, r):   # the same test samples for every model

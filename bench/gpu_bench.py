@@ -30,7 +30,8 @@ def main(a):
     from speeder.backbone import backbone_path
     from speeder.data import load_dataset
     from speeder.encoders import Features
-    from speeder.model import SpeederConfig, SpeederModel
+    import speeder.baselines  # registers 'llara'
+    from speeder.model import METHODS, SpeederConfig
     from speeder.prompt import collate
 
     dev = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -43,7 +44,7 @@ def main(a):
     feats = {m: Features(torch.randn(ds.n_items, d, generator=g), torch.ones(ds.n_items, dtype=torch.bool), 'random')
              for m, d in dict(text=384, vision=1280, sequential=64).items()}
     cfgs = dict(speeder=SpeederConfig(n_max=a.n_max, lora_dropout=0., prompt=dict(noun='movie', wording='compact')),
-                llara=SpeederConfig(n_max=a.n_max, lora_dropout=0., item_encoder='id', prompt=dict(style='llara', noun='movie', wording='compact')))
+                llara=SpeederConfig(n_max=a.n_max, lora_dropout=0., prompt=dict(noun='movie', wording='compact')))
     shape = SHAPES[a.shape.replace('-', '_')]
     B, rows = a.batch_size, {}
     for name, cfg in cfgs.items():
@@ -51,7 +52,7 @@ def main(a):
         torch.manual_seed(0)
         with torch.device(dev):   # built where it runs: a 7B model is never materialised on the host
             llm = LlamaForCausalLM(LlamaConfig(vocab_size=len(tok), max_position_embeddings=4096, **shape)).to(torch.bfloat16 if bf16 else torch.float32)
-        m = SpeederModel(cfg, llm, tok, feats, ds.titles, ds.item_ids).to(dev)
+        m = METHODS[name](cfg, llm, tok, feats, ds.titles, ds.item_ids).to(dev)
         weights = torch.cuda.memory_allocated() if dev.type == 'cuda' else 0
         rec = dict(train=[], gen=[], tokens=[], answer_tokens=[])
         for r in range(a.rounds + 1):   # round 0 warms up and is dropped

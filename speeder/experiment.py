@@ -36,6 +36,7 @@ PARAMS = dict(   # name: (default, help)
     ppt=(True, 'mix in Position Proxy Task prompts'),
     ppl=(True, 'Position Prompt Learning'),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
+    method=('speeder', "'speeder', or an LLM baseline trained by the same trainer, backbone and prompt budget: 'llara' (titles + SASRec ID tokens), 'tallrec' (titles only); baselines take config='paper'"),
     config=('best', "named configuration: 'paper' (the paper's exact Speeder) or 'best' (this workspace's best on valid); the six parameters below default to it"),
     readout=(None, "what score ranks: 'index' (paper: the LM head's letter logits) or 'candidate' (a pointer head; an extra)"),
     layout=(None, "'index-first' ([index][item token], the paper) or 'item-first' ([item token][index], a deviation)"),
@@ -66,6 +67,7 @@ CONFIGS = dict(   # the two named configurations (README: 'Two named configurati
 class ExperimentConfig:
     "One run: data, frozen encoders, model and training (saved with the run)."
     name: str = 'best' # the named configuration it started from ('paper' or 'best')
+    method: str = 'speeder' # the model class (`speeder.model.METHODS`): 'speeder', 'llara', 'tallrec'
     dataset: str = 'ml-100k'
     image_dir: str | None = None # resolved: a folder of <item_id>.jpg, or None
     options: dict = field(default_factory=dict) # reader options / Protocol fields
@@ -121,6 +123,12 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         if verbose: print(f"No images for {p['dataset']} (image_dir=None, or no posters found): running without the vision modality, modalities {modalities}, "
                           f'MPO stages {stages}. To add images: -p image_dir <folder of <item_id>.jpg> (README, "Images").')
     readers = [str(Path(r).resolve()) if str(r).endswith('.py') else r for r in p['readers']]   # the widget notebooks register them again
+    import speeder.baselines  # registers the baselines' classes
+    from speeder.model import METHODS
+    if p['method'] not in METHODS: raise ValueError(f"method={p['method']!r}: choose one of {list(METHODS)}.")
+    if p['method'] != 'speeder':   # no MPO stages: one stage with as many prompts as Speeder's stages together (the same budget)
+        if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the 'best' configuration's extras read Speeder's index prompt); add -p config paper.")
+        stages, epochs = [3], {3: sum(epochs[s] for s in stages)}
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], readout=p['readout'], lora_dropout=p['lora_dropout'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate']),
@@ -129,7 +137,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
                         select_metric=p['select_metric'], seed=p['seed'])
-    return ExperimentConfig(name=p['config'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
+    return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)
 
@@ -152,13 +160,14 @@ def _check_same_run(cfg: ExperimentConfig):
     else: atomic_write_json(path, new, indent=1)
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
-    "Data -> frozen features -> SpeederModel -> MPO -> test metrics -> `metrics.json` in `cfg.run_dir`; returns the metrics (None on processes other than the main one)."
+    "Data -> frozen features -> the method's model (Speeder or a baseline) -> MPO -> test metrics -> `metrics.json` in `cfg.run_dir`; returns the metrics (None on processes other than the main one)."
     from accelerate import PartialState
     from speeder.backbone import backbone_dtype, load_backbone
     from speeder.data import load_dataset, load_readers
     from speeder.encoders import sequential_features, text_features, vision_features
     from speeder.eval import evaluate
-    from speeder.model import SpeederModel
+    import speeder.baselines  # registers the baselines' classes
+    from speeder.model import METHODS
     from speeder.sequential import SeqRecConfig, hr_at_1, popularity_scores, train_counts
     from speeder.trainer import pick_precision, train
     state = PartialState(cpu=not torch.cuda.is_available()); main = state.is_main_process
@@ -169,15 +178,16 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     with state.main_process_first():   # caches are written once, by the main process
         ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=mc.n_max, seed=cfg.seed, verbose=main, **cfg.options)
         say(ds.stats(), {k: len(v) for k, v in ds.splits.items()}, '| precision:', pick_precision(cfg.train.mixed_precision), '| processes:', state.num_processes)
-        feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone))
-        if 'vision' in mc.mrc.modalities: feats['vision'] = vision_features(ds, cfg.vision_encoder)
-        if 'sequential' in mc.mrc.modalities: feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress and main,
-                                                                                       weights='sequential' in mc.prior)
+        speeder = cfg.method == 'speeder'   # the baselines read titles, and LLaRA-style SASRec's ID embeddings
+        feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone)) if speeder else {}
+        if speeder and 'vision' in mc.mrc.modalities: feats['vision'] = vision_features(ds, cfg.vision_encoder)
+        if ('sequential' in mc.mrc.modalities if speeder else cfg.method == 'llara'):
+            feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress and main, weights='sequential' in mc.prior)
         say({m: (tuple(f.x.shape), int(f.mask.sum()), 'cached' if f.cached else 'computed') for m, f in feats.items()})
         llm, tok = load_backbone(mc.backbone, dtype=backbone_dtype())
     if main: _check_same_run(cfg)
     seed_everything(cfg.seed)   # again: the features draw random numbers only when they are not cached, and the model's initial weights must not depend on that
-    model = SpeederModel(mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
+    model = METHODS[cfg.method](mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
     summary = train(model, ds, cfg.train, run_dir, progress=progress)
     if not main: state.wait_for_everyone(); return None
     best = model.load_weights(run_dir / 'checkpoints' / 'best') if summary['best'] else model
@@ -192,7 +202,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     atomic_write_json(run_dir / 'metrics.json', metrics, indent=1)
     sas = f', SASRec {sasrec:.3f}' if sasrec is not None else ''
     line = (f"pointer-guided VHR@1 {test['guided_vhr1']:.3f} (the workspace's decoder); " if 'guided_vhr1' in test else '') + f"the paper's VHR@1 {test['vhr1']:.3f} (ValidRatio {test['valid_ratio']:.3f})"
-    if progress: print(f"\n== {cfg.dataset} seed {cfg.seed}, config '{cfg.name}': test {line}; popularity {pop:.3f}{sas}; {len(ds.test)} test sequences; "
+    if progress: print(f"\n== {cfg.dataset} seed {cfg.seed}, {'' if cfg.method == 'speeder' else cfg.method + ', '}config '{cfg.name}': test {line}; popularity {pop:.3f}{sas}; {len(ds.test)} test sequences; "
                        f"{metrics['wall_time_s'] / 60:.1f} min\n   files in {run_dir}/: metrics.json (all numbers), log.jsonl (every step), checkpoints/best, checkpoints/last (rerun to resume)")
     state.wait_for_everyone()
     return metrics

@@ -22,12 +22,12 @@ from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
 from .sequential import SEQREC, SeqRecConfig
 
 # %% auto #0
-__all__ = ['SpeederConfig', 'IDProjector', 'history_items', 'ScorePriors', 'SpeederModel']
+__all__ = ['METHODS', 'SpeederConfig', 'history_items', 'ScorePriors', 'register_method', 'LLMRec', 'SpeederModel']
 
 # %% ../nbs/08_model.ipynb #265d324a
 @dataclass
 class SpeederConfig:
-    "Everything needed to rebuild a SpeederModel (saved as JSON with it)."
+    "Everything needed to rebuild a model of any method (`LLMRec` subclass; saved as JSON with it): the backbone and LoRA, the prompt, the item encoder (MRC, for Speeder) and the scoring extras."
     backbone: str | None = None # HF name / folder; None = bundled SmolLM2-135M-Instruct
     lora_r: int = 16
     lora_alpha: int = 32
@@ -37,7 +37,6 @@ class SpeederConfig:
     ppl: bool = True # add position prompts to history item tokens (Eq. 17)
     readout: str = 'index' # what `score` ranks: 'index' = the LM head's logits of the candidates' index tokens (paper); 'candidate' = a pointer head, a yes-logit read at each candidate's item token (an extra). Generation always uses the plain LM head
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
-    item_encoder: str = 'mrc' # 'mrc' (Speeder), 'id' (LLaRA-style: projected SASRec embedding), 'none' (TALLRec-style)
     choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices as `score` ranks them (the pointer head's loss with readout='candidate'), added to the paper's answer-token loss
     prior: tuple = () # extras added to the pointer head's logits (readout='candidate'): 'popularity' (log training count) and / or 'sequential' ($E_s$'s own next-item score for the prompt's history), each with a learnt weight
     distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
@@ -48,7 +47,6 @@ class SpeederConfig:
 
     def __post_init__(self):
         if self.readout not in ('index', 'candidate'): raise ValueError(f"SpeederConfig.readout={self.readout!r}: 'index' or 'candidate'.")
-        if self.item_encoder not in ('mrc', 'id', 'none'): raise ValueError(f"SpeederConfig.item_encoder={self.item_encoder!r}: 'mrc', 'id' or 'none'.")
         if not 1 <= self.n_max <= 26: raise ValueError(f'SpeederConfig.n_max={self.n_max}: 1..26 (history index tokens are the letters a..z).')
         self.lora_targets, self.prior = tuple(self.lora_targets), tuple(self.prior)
         if isinstance(self.mrc, dict): self.mrc = MRCConfig(**self.mrc)
@@ -56,20 +54,6 @@ class SpeederConfig:
         if set(self.prior) - {'popularity', 'sequential'}: raise ValueError(f"SpeederConfig.prior={self.prior}: a subset of ('popularity', 'sequential').")
         extras = [k for k in ('prior', 'distill', 'guide') if getattr(self, k)]
         if extras and self.readout != 'candidate': raise ValueError(f"SpeederConfig {extras} act on the pointer head: they need readout='candidate'.")
-
-# %% ../nbs/08_model.ipynb #b79d7f2f
-class IDProjector(nn.Module):
-    "LLaRA-style item token: the sequential (ID) feature through an MLP into the LLM's hidden size."
-    def __init__(self, d_in: int, d_llm: int):
-        super().__init__()
-        self.proj = adapter(d_in, d_llm, hidden=d_llm)
-        self.features = {}
-    def set_features(self, sequential: Features, **_):
-        self.features = dict(sequential=sequential)
-        self.register_buffer('feat_sequential', sequential.x, persistent=False)   # moves with the model: indexed on its device
-        return self
-    def encode_items(self, items, active=None):
-        return self.proj(self.feat_sequential[items.reshape(-1).to(self.feat_sequential.device)]).reshape(*items.shape, -1)
 
 # %% ../nbs/08_model.ipynb #3ae5f972
 def history_items(batch: PromptBatch, n: int) -> torch.Tensor:
@@ -123,11 +107,27 @@ class ScorePriors(nn.Module):
         return out
 
 # %% ../nbs/08_model.ipynb #495b1ccf
-class SpeederModel(nn.Module):
-    "Backbone + LoRA + item encoder (MRC) + PPL, reading hybrid prompts."
+METHODS = {}   # method name -> its model class (`register_method`); `LLMRec.load` rebuilds a saved model by its name
+
+def register_method(name: str):
+    "Class decorator: register an `LLMRec` subclass under `name` (its `method`)."
+    def deco(cls): cls.method = name; METHODS[name] = cls; return cls
+    return deco
+
+class LLMRec(nn.Module):
+    """The machinery every LLM recommender here shares: the backbone + LoRA (Eq. 19), prompts of the method's `style`,
+    soft item tokens spliced into them in one step, the LM head and the pointer head, the losses, `score`, free
+    `generate`, save / load. A method is a small subclass: its prompt `style`, its item encoder (`build_items`) and,
+    if it wants, extra soft-token terms (`slot_tokens`) — Speeder below, the LLaRA- and TALLRec-style baselines in
+    `speeder.baselines`. One contract for all: `forward(batch) -> dict(loss=...)`, `score`, `generate`, `save` / `load`."""
+    method, style = None, 'speeder'
+    mpo = False # whether the trainer's MPO stages switch modalities (else every trainable parameter trains in every stage)
+    active = None # the modalities the item encoder reads (Speeder: MPO sets them per stage)
+
     def __init__(self, cfg: SpeederConfig, llm, tok, features: dict, titles: list | None = None, item_ids: list | None = None,
                  popularity=None): # item counts in the training sequences (the 'popularity' prior)
         super().__init__()
+        if cfg.prompt.style != self.style: cfg.prompt = replace(cfg.prompt, style=self.style)   # the method decides its prompt style
         self.cfg, self.tok, self.titles, self.item_ids = cfg, tok, titles, item_ids
         d = llm.config.hidden_size
         self.token_norm = float(llm.get_input_embeddings().weight.detach().float().norm(dim=-1).mean())
@@ -140,14 +140,8 @@ class SpeederModel(nn.Module):
             warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing', category=FutureWarning)
             self.llm = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                                       target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
-        if cfg.item_encoder == 'mrc':
-            cfg.mrc = replace(cfg.mrc, d_llm=d, dims={**cfg.mrc.dims, **{m: f.dim for m, f in features.items()}})   # saved with the model as built
-            self.items = MRC(cfg.mrc).set_features(**features)
-        elif cfg.item_encoder == 'id': self.items = IDProjector(features['sequential'].dim, d).set_features(**features)
-        else: self.items = None
-        self.ppl = nn.Parameter(torch.randn(cfg.n_max, d) * 0.02) if cfg.ppl else None   # [p_1] ... [p_n_max]
+        self.items = self.build_items(features, d)
         self.prompts = PromptBuilder(tok, cfg.prompt, titles)
-        self.active = tuple(self.items.cfg.modalities) if cfg.item_encoder == 'mrc' else None   # MPO switches this per stage
         self.priors = None
         if cfg.prior:
             seq = features.get('sequential')
@@ -163,17 +157,31 @@ class SpeederModel(nn.Module):
     @property
     def device(self): return self.llm.get_input_embeddings().weight.device
 
+    # --- what a method defines ----------------------------------------------------------------
+    def build_items(self, features: dict, d: int) -> nn.Module | None:
+        "The item encoder: a module with `encode_items(items) -> (..., d)` and `features` (the frozen inputs it reads), or None (no soft tokens)."
+        return None
+
+    def encode_items(self, items: torch.Tensor) -> torch.Tensor:
+        "(..., d) item tokens before normalisation."
+        return self.items.encode_items(items)
+
+    def slot_tokens(self, batch: PromptBatch) -> torch.Tensor:
+        "(S, d) the soft token of every slot of the batch (row-major), on the model's device."
+        return self.item_tokens(batch.slot_items.to(self.device))
+
     # --- item tokens -------------------------------------------------------------------------
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
         "(..., d) soft tokens for item indices (from the pre-computed cache when one is set)."
         if self._cache is not None: return self._cache[items.to(self._cache.device)]
-        x = self.items.encode_items(items, self.active) if self.cfg.item_encoder == 'mrc' else self.items.encode_items(items)
+        x = self.encode_items(items)
         return F.normalize(x, dim=-1) * self.token_norm if self.cfg.normalize_items else x
 
     @torch.no_grad()
     def cache_item_tokens(self, batch_size: int = 1024):
         "Pre-compute every item's token (the paper's pre-cached strategy for inference); leaves the model in eval mode, and `train()` clears the cache."
         self.eval(); self._cache = None
+        if self.items is None: return self   # no soft tokens (titles only)
         n = len(next(iter(self.items.features.values())).x)
         self._cache = torch.cat([self.item_tokens(torch.arange(i, min(i + batch_size, n), device=self.device)) for i in range(0, n, batch_size)])
         return self
@@ -184,15 +192,10 @@ class SpeederModel(nn.Module):
 
     # --- forward -------------------------------------------------------------------------
     def inputs_embeds(self, batch: PromptBatch) -> torch.Tensor:
-        "Token embeddings with every slot replaced by its item token (+ PPL for history items), in one step."
+        "Token embeddings with every slot replaced by its soft token (`slot_tokens`), in one step."
         emb = self.llm.get_input_embeddings()(batch.input_ids)
         if batch.slot_items.numel() == 0: return emb
-        soft = self.item_tokens(batch.slot_items.to(self.device))
-        if self.ppl is not None:
-            if batch.max_pos > self.cfg.n_max: raise ValueError(f'A history of {batch.max_pos} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
-            table = torch.cat([torch.zeros_like(self.ppl[:1]), self.ppl])            # index 0 = no position (candidates, PPT triple)
-            soft = soft + table[batch.slot_pos.to(self.device)]                       # Eq. 17, truncated to each history's length (Eq. 16)
-        return emb.flatten(0, 1).index_copy(0, batch.slot_index.to(self.device), soft.to(emb.dtype)).view_as(emb)   # slots in row-major order, as `slot_items`
+        return emb.flatten(0, 1).index_copy(0, batch.slot_index.to(self.device), self.slot_tokens(batch).to(emb.dtype)).view_as(emb)   # slots in row-major order, as `slot_items`
 
     def hidden(self, batch: PromptBatch) -> torch.Tensor:
         "(B, T, d) last hidden states."
@@ -336,7 +339,7 @@ class SpeederModel(nn.Module):
                 feats[f'{m}.x'], feats[f'{m}.mask'] = f.x.contiguous(), f.mask.to(torch.uint8)
             save_file(feats or {'none': torch.zeros(1)}, tmp / 'features.safetensors',
                       metadata={m: f.encoder for m, f in (self.items.features.items() if self.items is not None else [])})
-            (tmp / 'config.json').write_text(json.dumps(dict(config=asdict(self.cfg), active=self.active), indent=1))
+            (tmp / 'config.json').write_text(json.dumps(dict(method=self.method, config=asdict(self.cfg), active=self.active), indent=1))
             (tmp / 'items.json').write_text(json.dumps(dict(titles=self.titles, item_ids=self.item_ids)))
             if extra is not None: extra(tmp)
             replace_dir(tmp, path)                                                     # the new folder is complete before the old one goes
@@ -344,20 +347,24 @@ class SpeederModel(nn.Module):
         return path
 
     @classmethod
-    def load(cls, path, llm=None, tok=None) -> 'SpeederModel':
-        "Load a saved model (the backbone from its name / folder unless `llm`, `tok` are given)."
+    def load(cls, path, llm=None, tok=None) -> 'LLMRec':
+        "Load a saved model as the class of its method (the backbone from its name / folder unless `llm`, `tok` are given)."
         path = Path(path)
-        if not (path / 'config.json').exists(): raise FileNotFoundError(f'{path} is not a saved SpeederModel (no config.json).')
-        meta = json.loads((path / 'config.json').read_text()); cfg = SpeederConfig(**meta['config'])
+        if not (path / 'config.json').exists(): raise FileNotFoundError(f'{path} is not a saved model (no config.json).')
+        meta = json.loads((path / 'config.json').read_text()); c = dict(meta['config'])
+        old = c.pop('item_encoder', 'mrc')   # older saves named the item encoder instead of the method
+        method = meta.get('method') or {'mrc': 'speeder', 'id': 'llara', 'none': 'tallrec'}[old]; cfg = SpeederConfig(**c)
+        if method not in METHODS: import speeder.baselines   # registers the baselines
+        if method not in METHODS: raise ValueError(f'{path}: method {method!r} is not registered (known: {list(METHODS)}); import the module that defines it.')
         if llm is None: llm, tok = load_backbone(cfg.backbone)
         from safetensors import safe_open
         with safe_open(path / 'features.safetensors', 'pt') as f: enc = f.metadata() or {}
         t = load_file(path / 'features.safetensors')
         feats = {m: Features(t[f'{m}.x'], t[f'{m}.mask'].bool(), enc.get(m, '')) for m in {k.split('.')[0] for k in t if k != 'none'}}
         items = json.loads((path / 'items.json').read_text())
-        return cls(cfg, llm, tok, feats, items['titles'], items['item_ids']).load_weights(path)
+        return METHODS[method](cfg, llm, tok, feats, items['titles'], items['item_ids']).load_weights(path)
 
-    def load_weights(self, path) -> 'SpeederModel':
+    def load_weights(self, path) -> 'LLMRec':
         "Load a saved model's trained weights (LoRA, item encoder, PPL, active modalities) into this one (same config); e.g. the best checkpoint after training."
         path = Path(path)
         lora = load_file(path / 'lora' / 'adapter_model.safetensors')
@@ -366,7 +373,31 @@ class SpeederModel(nn.Module):
         bad = [k for k in missing if not k.startswith('llm.')] + list(unexpected)
         if bad: raise ValueError(f'{path}/speeder.safetensors does not match the config: {bad[:5]}')
         active = json.loads((path / 'config.json').read_text())['active']
-        self.active = tuple(active) if active else None
+        if self.mpo: self.active = tuple(active)
         if self.priors is not None and self.priors.seq is not None: self.priors.seq_ready.fill_(1.)   # its weights were in the file (checked above)
         self._cache = None
         return self.eval()
+
+# %% ../nbs/08_model.ipynb #5bbaa519
+@register_method('speeder')
+class SpeederModel(LLMRec):
+    "Speeder: the hybrid prompt `[index][item token]`, each item token from MRC (text, vision, sequential), plus PPL on history items (Eq. 15-17); MPO switches the active modalities per stage."
+    style, mpo = 'speeder', True
+
+    def build_items(self, features, d):
+        "MRC, and PPL's position prompts [p_1] ... [p_n_max]; every modality active until MPO sets a stage."
+        self.cfg.mrc = replace(self.cfg.mrc, d_llm=d, dims={**self.cfg.mrc.dims, **{m: f.dim for m, f in features.items()}})   # saved with the model as built
+        mrc = MRC(self.cfg.mrc).set_features(**features)
+        self.ppl = nn.Parameter(torch.randn(self.cfg.n_max, d) * 0.02) if self.cfg.ppl else None
+        self.active = tuple(mrc.cfg.modalities)
+        return mrc
+
+    def encode_items(self, items): return self.items.encode_items(items, self.active)
+
+    def slot_tokens(self, batch):
+        "Item tokens, + PPL $p_j$ on the $j$-th history item (Eq. 17, truncated to each history's length: Eq. 16)."
+        soft = super().slot_tokens(batch)
+        if self.ppl is None: return soft
+        if batch.max_pos > self.cfg.n_max: raise ValueError(f'A history of {batch.max_pos} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
+        table = torch.cat([torch.zeros_like(self.ppl[:1]), self.ppl])            # index 0 = no position (candidates, PPT triple)
+        return soft + table[batch.slot_pos.to(self.device)]

@@ -28,7 +28,7 @@ def stage_trainable(name: str, stage: int) -> bool:
 def set_stage(model, stage: int) -> dict:
     "Put `model` in MPO `stage`: set the active modalities and requires_grad; returns trainable parameter counts by part."
     if stage not in STAGE_MODALITIES: raise ValueError(f'MPO stage {stage}: use 1, 2 or 3.')
-    mpo = model.cfg.item_encoder == 'mrc'
+    mpo = model.mpo   # Speeder; the baselines have no stages
     if mpo: model.active = tuple(m for m in STAGE_MODALITIES[stage] if m in model.items.cfg.modalities)
     counts = {}
     for n, p in model.named_parameters():
