@@ -27,6 +27,17 @@ GEN_NOTE = ("Generation is a forced decode of each prompt's real answer length (
             "generation computes them until every row is done).")
 
 
+def fixed_length_titles(titles, tok, n: int) -> list:
+    "Each title made n tokens long (the paper's Figure 8 setting): cut, or continued with the words of the following titles (real text, not padding)."
+    ids = [tok(t or '', add_special_tokens=False)['input_ids'] for t in titles]
+    out = []
+    for k, x in enumerate(ids):
+        j = k
+        while len(x) < n: j = (j + 1) % len(ids); x = x + tok(' ' + (titles[j] or ''), add_special_tokens=False)['input_ids']
+        out.append(tok.decode(x[:n]).strip())
+    return out
+
+
 def bench(a) -> tuple:
     "Time the three models, interleaved round by round; returns (meta, per-round values per model)."
     from speeder.backbone import load_backbone
@@ -42,12 +53,14 @@ def bench(a) -> tuple:
     if a.image_dir: feats['vision'] = vision_features(ds)
     noun = 'movie' if a.dataset == 'ml-100k' else 'item'
     llm, tok = load_backbone()
+    titles = ds.titles if not a.title_tokens else fixed_length_titles(ds.titles, tok, a.title_tokens)
+    cap = max(24, a.title_tokens or 0)   # titles are cut to this many tokens in the title prompts
     models = {'speeder': SpeederConfig(n_max=a.n_max, readout='candidate', mrc=dict(modalities=tuple(feats)), prompt=dict(noun=noun, wording=a.wording)),
-              'llara': SpeederConfig(n_max=a.n_max, prompt=dict(noun=noun, wording=a.wording)),
-              'tallrec': SpeederConfig(n_max=a.n_max, prompt=dict(noun=noun, wording=a.wording))}
+              'llara': SpeederConfig(n_max=a.n_max, prompt=dict(noun=noun, wording=a.wording, max_title_tokens=cap)),
+              'tallrec': SpeederConfig(n_max=a.n_max, prompt=dict(noun=noun, wording=a.wording, max_title_tokens=cap))}
     built = {}
     for name, cfg in models.items():   # each wraps its own copy of the backbone with LoRA; the class sets the prompt style
-        l, _ = load_backbone(); built[name] = METHODS[name](cfg, l, tok, feats, ds.titles, ds.item_ids)
+        l, _ = load_backbone(); built[name] = METHODS[name](cfg, l, tok, feats, titles, ds.item_ids)
 
     B = a.batch_size
     def batches(m, r):   # the same test samples for every model
@@ -75,7 +88,7 @@ def bench(a) -> tuple:
                 rec['per_token'].append(g['decode_s'] / (n_ans - 1).sum().item())                # per real decoded answer token (padding steps charged to them)
         print(f'round {r}: ' + ', '.join(f"{n} train {times[n]['train'][-1]:.3f}s total gen {times[n]['total'][-1]:.3f}s" for n in built) if r else 'warm-up done', flush=True)
 
-    meta = dict(dataset=a.dataset, images=a.image_dir is not None, n_max=a.n_max, wording=a.wording, batch_size=B, rounds=a.rounds,
+    meta = dict(dataset=a.dataset, images=a.image_dir is not None, n_max=a.n_max, title_tokens=a.title_tokens, wording=a.wording, batch_size=B, rounds=a.rounds,
                 threads=torch.get_num_threads(), cores=os.cpu_count(), load_avg_1min=[round(load_start, 2), round(os.getloadavg()[0], 2)],
                 host=platform.node(), cpu=platform.processor() or platform.machine(),
                 command='HF_HUB_OFFLINE=1 .venv/bin/python ' + ' '.join(['bench/efficiency.py'] + sys.argv[1:]), generation=GEN_NOTE)
@@ -116,6 +129,7 @@ if __name__ == '__main__':
     ap.add_argument('--dataset', default='ml-100k')
     ap.add_argument('--image-dir', default=None)
     ap.add_argument('--n-max', type=int, default=10)
+    ap.add_argument('--title-tokens', type=int, default=None, help="make every title this many tokens long (Figure 8's setting); default: the data's own titles")
     ap.add_argument('--wording', default='compact')
     ap.add_argument('--batch-size', type=int, default=8)
     ap.add_argument('--rounds', type=int, default=5)

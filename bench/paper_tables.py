@@ -1,0 +1,188 @@
+"""The paper's comparisons from one command (issue 13): Table 2 (methods), Table 3 (ablations), Figures 6 / 8 (efficiency).
+
+    .venv/bin/python bench/paper_tables.py --scale cpu                     # this machine; resumable, many sittings
+    python bench/paper_tables.py --scale gpu --backbone path/to/Llama-2-7b  # a GPU machine, the paper's budgets
+    .venv/bin/python bench/paper_tables.py --scale cpu --only table2 --rows llara "speeder (paper)" --seeds 0
+
+Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) in its own process, in
+runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
+from its checkpoint, so rerunning the same command continues where the last sitting stopped. After every run the
+tables are rewritten from whatever has finished (each row states its seeds) into bench/results/paper_tables_<scale>.md
+and .json. All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
+
+Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
+same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
+LLaRA-style, Speeder in the paper's configuration and in the workspace's best. A second budget gives Speeder (paper)
+the wall-clock training time LLaRA-style took (its cheaper steps buy it more prompts), per seed.
+Table 3: Speeder's ablations (the paper's configuration unless --ablation-config best): w/o PPT, w/o PPL, w/o SPAE
+(both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each non-text modality (text is the
+modality every MRC item token starts from: it cannot be removed here).
+Efficiency: bench/efficiency.py at n_max 5, 10, 20, 26, with the data's own titles and with 20-token titles, then
+one figure (per-sample training step and generation vs n, Speeder / LLaRA / TALLRec).
+"""
+import argparse, json, os, subprocess, sys, time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
+    'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
+                hours='about 0.5 h per Speeder run and 1 h per title-baseline run on one core: Table 2 about 10 h, Table 3 about 12 h for 3 seeds'),
+    'gpu': dict(params=dict(samples_per_epoch=20000, epochs=[1, 1, 5], batch_size=32, grad_accum=4, n_max=20, text_encoder='llm'), seeds=[0, 1, 2, 3, 4],
+                hours='not measured yet (no GPU run so far)'),
+}
+TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'llara': dict(method='llara', config='paper'),
+          'speeder (paper)': dict(config='paper'), 'speeder (best)': dict(config='best')}
+EQUAL_TIME = 'speeder (paper), LLaRA-style wall time'
+TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
+          'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
+          'w/o vision': dict(modalities=['text', 'sequential']), 'w/o sequential': dict(modalities=['text', 'vision'])}
+ID_ROWS = ['popularity', 'gru4rec', 'sasrec', 'bert4rec']
+
+
+def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-').replace('--', '-')
+
+
+def run(a, table, name, params, seed) -> dict | None:
+    "One training run through `python -m speeder.experiment` (skipped when finished); its metrics, or None if it failed."
+    out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
+    run_dir = out / f'{table}-{slug(name)}-seed{seed}'
+    if not (run_dir / 'metrics.json').exists():
+        p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
+             'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
+        args = [x for k, v in p.items() for x in (f'--{k}', v if isinstance(v, str) else json.dumps(v))]
+        print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
+        t = time.time(); r = subprocess.run([sys.executable, '-m', 'speeder.experiment', *args], cwd=ROOT)
+        if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
+    return json.loads((run_dir / 'metrics.json').read_text())
+
+
+def stat(vals):
+    v = [x for x in vals if x is not None]
+    return '—' if not v else f'{np.mean(v):.3f} ± {np.std(v):.3f}' if len(v) > 1 else f'{v[0]:.3f}'
+
+
+def llm_row(name, ms, ref=None):
+    t = lambda k: [m['test'].get(k) for m in ms]
+    extra = stat([m['test'].get('guided_vhr1') for m in ms]) if any('guided_vhr1' in m['test'] for m in ms) else '—'
+    return (f"| {name} | {','.join(str(m['seed']) for m in ms)} | {stat(t('valid_ratio'))} | {stat(t('hr1'))} | **{stat(t('vhr1'))}** | {extra} | "
+            f"{np.mean([m['train_prompts'] for m in ms]):,.0f} | {np.mean([m['train_time_s'] for m in ms]) / 60:.1f} |")
+
+
+def write(a, res):
+    "Rewrite the tables from the finished runs."
+    images = find_images(a)
+    ids = [json.loads(l) for l in (ROOT / 'bench/results/id_baselines.jsonl').read_text().splitlines()] if (ROOT / 'bench/results/id_baselines.jsonl').exists() else []
+    ids = [r for r in ids if r['dataset'] == a.dataset and r['images'] == images]
+    md = [f'# The paper\'s tables on {a.dataset} ({a.scale} scale)', '', f'Command: `{" ".join(["python bench/paper_tables.py"] + sys.argv[1:])}`. '
+          f'Scale: {json.dumps(SCALES[a.scale]["params"])}; {SCALES[a.scale]["hours"]}. Images: {"posters" if images else "none (text + ID)"}. '
+          'Test read once per run (the checkpoint chosen on valid); mean ± sd over the seeds listed per row; every row of a seed on the same test set.', '',
+          '## Table 2 analogue', '', '| method | seeds | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|',
+          f'| random | all | 1.000 | 0.200 | **0.200** | — | — | — |']
+    for mname in ID_ROWS:
+        rs = [r for r in ids if r['model'] == mname and r['seed'] in a.seeds]
+        if rs: md.append(f"| {mname} (ID) | {','.join(str(r['seed']) for r in rs)} | 1.000 | {stat([r['test_hr1'] for r in rs])} | **{stat([r['test_hr1'] for r in rs])}** | — | — | — |")
+    if not ids: md.append('| (ID models: run `bench/id_baselines.py` with the same image setting) | | | | | | | |')
+    for name in list(TABLE2) + [EQUAL_TIME]:
+        ms = [m for (t, n, s), m in res.items() if t == 't2' and n == name and m]
+        if ms: md.append(llm_row(name, ms))
+    md += ['', 'ID models score one pass over the candidates (ValidRatio 1 by construction, HR@1 = VHR@1). LLM methods: the paper\'s generated '
+           'ValidRatio / HR@1 / VHR@1 (plain LM head); `speeder (best)`\'s own decoder (pointer-guided generation, an extra) in its own column.',
+           '', f'## Table 3 analogue (ablations of Speeder, {a.ablation_config} configuration)', '',
+           '| variant | seeds | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|']
+    for name in TABLE3:
+        ms = [m for (t, n, s), m in res.items() if t == 't3' and n == name and m]
+        if ms: md.append(llm_row(name, ms))
+    md += ['', 'Valid numbers of every run are in its `metrics.json` (`valid_best`).']
+    eff = ROOT / 'bench/results/efficiency_n.md'
+    if eff.exists(): md += ['', '## Efficiency (Figures 6 and 8 analogue)', '', eff.read_text()]
+    (ROOT / f'bench/results/paper_tables_{a.scale}.md').write_text('\n'.join(md) + '\n')
+    (ROOT / f'bench/results/paper_tables_{a.scale}.json').write_text(json.dumps({f'{t}|{n}|{s}': m and dict(test=m['test'], valid=m['valid_best'], seed=s, train_prompts=m['train_prompts'],
+                                                                                  train_time_s=m['train_time_s']) for (t, n, s), m in res.items()}, indent=1))
+
+
+def find_images(a):
+    sys.path.insert(0, str(ROOT))
+    from speeder.data import find_posters
+    return a.dataset == 'ml-100k' and find_posters() is not None
+
+
+def stage3_params(a):
+    "w/o MPO: stage 3 alone with as many epochs as the staged run has in all (the same prompts)."
+    ep = SCALES[a.scale]['params']['epochs']; stages = [1, 2, 3] if find_images(a) else [1, 3]
+    return dict(stages=[3], epochs=[sum(ep[s - 1] for s in stages)])
+
+
+def main(a):
+    res = {}
+    if 'table2' in a.only:
+        for seed in a.seeds:
+            for name, p in TABLE2.items():
+                if a.rows and name not in a.rows: continue
+                res[('t2', name, seed)] = run(a, 't2', name, p, seed); write(a, res)
+            sp, ll = res.get(('t2', 'speeder (paper)', seed)), res.get(('t2', 'llara', seed))
+            if sp and ll and (not a.rows or EQUAL_TIME in a.rows):   # equal wall-clock: Speeder gets LLaRA-style's training time
+                n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * ll['train_time_s'] / sp['train_time_s']))
+                res[('t2', EQUAL_TIME, seed)] = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed); write(a, res)
+    if 'table3' in a.only:
+        for seed in a.seeds:
+            for name, p in TABLE3.items():
+                if a.rows and name not in a.rows: continue
+                p = stage3_params(a) if p == 'stage3' else p
+                if not p:   # the full model: Table 2's run of the same configuration and seed
+                    res[('t3', name, seed)] = run(a, 't2', f'speeder ({a.ablation_config})', TABLE2[f'speeder ({a.ablation_config})'], seed)
+                else: res[('t3', name, seed)] = run(a, 't3', name, dict(config=a.ablation_config, **p), seed)
+                write(a, res)
+    if 'efficiency' in a.only:
+        efficiency(a)
+    write(a, res)
+    print((ROOT / f'bench/results/paper_tables_{a.scale}.md').read_text())
+
+
+def efficiency(a):
+    "bench/efficiency.py at each history length, with the data's titles and with titles of 20 tokens; one figure and table."
+    rows = []
+    for titles in (None, 20):
+        for n in (5, 10, 20, 26):
+            out = ROOT / 'bench/results/efficiency_n' / f'n{n}-{"own" if titles is None else f"t{titles}"}'
+            if not Path(str(out) + '.json').exists():
+                cmd = [sys.executable, 'bench/efficiency.py', '--n-max', str(n), '--rounds', str(a.eff_rounds), '--out', str(out)] + (['--title-tokens', str(titles)] if titles else [])
+                print('== efficiency:', ' '.join(cmd[1:]), flush=True)
+                subprocess.run(cmd, cwd=ROOT, check=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
+            d = json.loads(Path(str(out) + '.json').read_text())
+            rows.append(dict(n=n, titles='own' if titles is None else f'{titles} tokens', **{m: d['rows'][m] for m in ('speeder', 'llara', 'tallrec')}))
+    import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for j, titles in enumerate(('own', '20 tokens')):
+        rs = [r for r in rows if r['titles'] == titles]; ns = [r['n'] for r in rs]
+        for i, (key, what) in enumerate((('train', 'training step'), ('total', 'generation (prompt + decode)'))):
+            ax = axes[i, j]
+            for m, lab in (('speeder', 'Speeder'), ('llara', 'LLaRA-style'), ('tallrec', 'TALLRec-style')):
+                ax.plot(ns, [1e3 * r[m][key] for r in rs], marker='o', label=lab)
+            for r in rs: ax.annotate(f"{r['llara'][key] / r['speeder'][key]:.1f}x", (r['n'], 1e3 * r['llara'][key]), textcoords='offset points', xytext=(0, 5), ha='center', fontsize=8)
+            ax.set_title(f'{what}, titles: {titles}'); ax.set_ylabel('ms / sample'); ax.grid(alpha=.3)
+            if i == 1: ax.set_xlabel('history length n (n_max)')
+    axes[0, 0].legend(); fig.suptitle('Per-sample cost vs history length (CPU, SmolLM2-135M + LoRA; labels: LLaRA-style / Speeder). Paper: 2.5x training, ~4x inference')
+    fig.tight_layout(); fig.savefig(ROOT / 'bench/results/efficiency_n.png', dpi=110)
+    md = ['![efficiency](efficiency_n.png)', '', '| titles | n | tokens S / L / T | train ms S / L / T | LLaRA ÷ Speeder train | generation ms S / L / T | LLaRA ÷ Speeder generation |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        s, l, t = r['speeder'], r['llara'], r['tallrec']
+        md.append(f"| {r['titles']} | {r['n']} | {s['tokens']:.0f} / {l['tokens']:.0f} / {t['tokens']:.0f} | {1e3 * s['train']:.0f} / {1e3 * l['train']:.0f} / {1e3 * t['train']:.0f} | "
+                  f"{l['train'] / s['train']:.2f}x | {1e3 * s['total']:.0f} / {1e3 * l['total']:.0f} / {1e3 * t['total']:.0f} | {l['total'] / s['total']:.2f}x |")
+    (ROOT / 'bench/results/efficiency_n.md').write_text('\n'.join(md) + '\n')
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--scale', choices=list(SCALES), default='cpu')
+    ap.add_argument('--dataset', default='ml-100k')
+    ap.add_argument('--seeds', type=int, nargs='+', default=None)
+    ap.add_argument('--only', nargs='+', default=['table2', 'table3', 'efficiency'], choices=['table2', 'table3', 'efficiency'])
+    ap.add_argument('--rows', nargs='+', default=None, help='only these rows (names as in the tables)')
+    ap.add_argument('--ablation-config', default='paper', choices=['paper', 'best'])
+    ap.add_argument('--backbone', default=None, help='HF name or folder (gpu scale: the 7B backbone)')
+    ap.add_argument('--eff-rounds', type=int, default=3)
+    ap.add_argument('--runs', default='runs')
+    a = ap.parse_args(); a.seeds = a.seeds or SCALES[a.scale]['seeds']
+    main(a)
