@@ -28,7 +28,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
-                hours='about 0.5 h per Speeder run and 1 h per title-baseline run on one core: Table 2 about 10 h, Table 3 about 12 h for 3 seeds'),
+                hours='about 0.5 h per Speeder run and 1 h per title-baseline run on one idle core: Table 2 about 13 h, Table 3 about 12 h for 3 seeds'),
     'gpu': dict(params=dict(samples_per_epoch=20000, epochs=[1, 1, 5], batch_size=32, grad_accum=4, n_max=20, text_encoder='llm'), seeds=[0, 1, 2, 3, 4],
                 hours='not measured yet (no GPU run so far)'),
 }
