@@ -13,7 +13,7 @@ and .json. All rows of a seed share its test set (the protocol's split and candi
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
 same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
 LLaRA-style, Speeder in the paper's configuration and in the workspace's best. A second budget gives Speeder (paper)
-the wall-clock training time LLaRA-style took (its cheaper steps buy it more prompts), per seed.
+the training time LLaRA-style took (step time, validation excluded; its cheaper steps buy it more prompts), per seed.
 Table 3: Speeder's ablations (the paper's configuration unless --ablation-config best): w/o PPT, w/o PPL, w/o SPAE
 (both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each non-text modality (text is the
 modality every MRC item token starts from: it cannot be removed here).
@@ -45,17 +45,34 @@ def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-
 
 
 def run(a, table, name, params, seed) -> dict | None:
-    "One training run through `python -m speeder.experiment` (skipped when finished); its metrics, or None if it failed."
+    "One training run through `python -m speeder.experiment` (a finished one is reused if it has these settings); its metrics, or None if it failed."
+    from dataclasses import asdict
+    from speeder.experiment import _flat, experiment_config
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
-    if not (run_dir / 'metrics.json').exists():
-        p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
-             'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
+    p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
+         'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
+    if (run_dir / 'metrics.json').exists():
+        want, have = _flat(json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))), _flat(json.loads((run_dir / 'metrics.json').read_text())['config'])
+        diff = [k for k in sorted(set(want) | set(have)) if want.get(k) != have.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
+        if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {have.get(k)!r} there, {want.get(k)!r} now" for k in diff[:4])}): '
+                          f'move it away, or run with another --runs folder.')
+    else:
         args = [x for k, v in p.items() for x in (f'--{k}', v if isinstance(v, str) else json.dumps(v))]
         print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
         t = time.time(); r = subprocess.run([sys.executable, '-m', 'speeder.experiment', *args], cwd=ROOT)
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
-    return json.loads((run_dir / 'metrics.json').read_text())
+    return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
+
+
+def step_seconds(run_dir) -> float:
+    "Training time without validation (whose generation costs the title baselines far more): the clock at the last step minus each validation's span."
+    rows = [json.loads(l) for l in (run_dir / 'log.jsonl').read_text().splitlines()]
+    last, spent, t = 0., 0., 0.
+    for r in rows:
+        if r['kind'] == 'step': t = last = r['time']
+        elif r['kind'] == 'valid' and r['time'] <= max(x['time'] for x in rows if x['kind'] == 'step'): spent += r['time'] - t
+    return last - spent
 
 
 def stat(vals):
@@ -87,7 +104,7 @@ def write(a, res):
     for name in list(TABLE2) + [EQUAL_TIME]:
         ms = [m for (t, n, s), m in res.items() if t == 't2' and n == name and m]
         if ms: md.append(llm_row(name, ms))
-    md += ['', 'ID models score one pass over the candidates (ValidRatio 1 by construction, HR@1 = VHR@1). LLM methods: the paper\'s generated '
+    md += ['', 'ID models (bench/id_baselines.py: the same dataset, image setting and seed, so the same test set) score one pass over the candidates (ValidRatio 1 by construction, HR@1 = VHR@1). LLM methods: the paper\'s generated '
            'ValidRatio / HR@1 / VHR@1 (plain LM head); `speeder (best)`\'s own decoder (pointer-guided generation, an extra) in its own column.',
            '', f'## Table 3 analogue (ablations of Speeder, {a.ablation_config} configuration)', '',
            '| variant | seeds | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|']
@@ -123,7 +140,7 @@ def main(a):
                 res[('t2', name, seed)] = run(a, 't2', name, p, seed); write(a, res)
             sp, ll = res.get(('t2', 'speeder (paper)', seed)), res.get(('t2', 'llara', seed))
             if sp and ll and (not a.rows or EQUAL_TIME in a.rows):   # equal wall-clock: Speeder gets LLaRA-style's training time
-                n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * ll['train_time_s'] / sp['train_time_s']))
+                n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * ll['step_s'] / sp['step_s']))   # training steps only, validation excluded
                 res[('t2', EQUAL_TIME, seed)] = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed); write(a, res)
     if 'table3' in a.only:
         for seed in a.seeds:
@@ -135,7 +152,8 @@ def main(a):
                 else: res[('t3', name, seed)] = run(a, 't3', name, dict(config=a.ablation_config, **p), seed)
                 write(a, res)
     if 'efficiency' in a.only:
-        efficiency(a)
+        if a.scale == 'gpu': print('efficiency: on a GPU, bench/gpu_bench.py (run by bench/gpu.sh) times Speeder vs LLaRA-style on a 7B-shaped backbone; this sweep is the CPU one')
+        else: efficiency(a)
     write(a, res)
     print((ROOT / f'bench/results/paper_tables_{a.scale}.md').read_text())
 

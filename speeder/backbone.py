@@ -56,9 +56,9 @@ def quiet_loading(progress: bool = False):
     finally:
         if was_on: hf_logging.enable_progress_bar()
 
-def backbone_dtype() -> torch.dtype:
-    "The backbone's weight dtype for training and inference here: bf16 on a GPU that has it (half the memory, its fast path), else fp32 (on a CPU, bf16 autocast is chosen per step by the trainer)."
-    return torch.bfloat16 if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
+def backbone_dtype(precision: str = 'bf16') -> torch.dtype:
+    "The backbone's weight dtype for the trainer's `precision` ('bf16' or 'no', `speeder.trainer.pick_precision`): bf16 weights on a GPU that has bf16 (half the memory, its fast path), else fp32 (on a CPU, bf16 is autocast per step)."
+    return torch.bfloat16 if precision == 'bf16' and torch.cuda.is_available() and torch.cuda.is_bf16_supported() else torch.float32
 
 def load_backbone(name_or_path: str | None = None, # a HF model id / folder, or None for the bundled SmolLM2-135M-Instruct
                   dtype=torch.float32,

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_experiment.ipynb #c34ddb34
 from __future__ import annotations
-import argparse, ast, difflib, json, sys, time
+import argparse, ast, difflib, json, os, sys, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -120,15 +120,15 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     modalities, stages = list(p['modalities']), list(p['stages'])
     if image_dir is None and 'vision' in modalities:
         modalities = [m for m in modalities if m != 'vision']; stages = [s for s in stages if s != 2] or [1]
-        if verbose: print(f"No images for {p['dataset']} (image_dir=None, or no posters found): running without the vision modality, modalities {modalities}, "
+        if verbose and os.environ.get('RANK', '0') == '0': print(f"No images for {p['dataset']} (image_dir=None, or no posters found): running without the vision modality, modalities {modalities}, "
                           f'MPO stages {stages}. To add images: -p image_dir <folder of <item_id>.jpg> (README, "Images").')
     readers = [str(Path(r).resolve()) if str(r).endswith('.py') else r for r in p['readers']]   # the widget notebooks register them again
     import speeder.baselines  # registers the baselines' classes
     from speeder.model import METHODS
     if p['method'] not in METHODS: raise ValueError(f"method={p['method']!r}: choose one of {list(METHODS)}.")
-    if p['method'] != 'speeder':   # no MPO stages: one stage with as many prompts as Speeder's stages together (the same budget)
+    if p['method'] != 'speeder':   # Speeder's stages, schedule, training draws and prompt count (a baseline has no modalities to switch), without PPT (SPAE is Speeder's)
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the 'best' configuration's extras read Speeder's index prompt); add -p config paper.")
-        stages, epochs = [3], {3: sum(epochs[s] for s in stages)}
+        p['ppt'] = False
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], readout=p['readout'], lora_dropout=p['lora_dropout'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate']),
@@ -149,43 +149,55 @@ DECODERS = dict(valid_ratio='free generation, plain LM head (paper)', hr1='free 
 def _flat(d: dict, pre: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
 
-def _check_same_run(cfg: ExperimentConfig):
-    "A run folder belongs to one configuration: `experiment.json` is written when it starts, and rerunning with other settings (which would resume a different run) is refused."
+def _check_same_run(cfg: ExperimentConfig, write: bool = True):
+    "A run folder belongs to one configuration: `experiment.json` is written when it starts (`write`), and rerunning with other settings (which would resume a different run) is refused."
     path = cfg.run_dir / 'experiment.json'; new = json.loads(json.dumps(asdict(cfg)))
     if path.exists():
         old = _flat(json.loads(path.read_text())); now = _flat(new)
         diff = [k for k in sorted(set(old) | set(now)) if old.get(k) != now.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
         if diff: raise ValueError(f'{cfg.run_dir} was started with other settings ({", ".join(f"{k}: {old.get(k)!r} then, {now.get(k)!r} now" for k in diff[:5])}); '
                                   f'rerunning the same command resumes it. Use another run_name (or output_dir) for a new run, or delete {cfg.run_dir}.')
-    else: atomic_write_json(path, new, indent=1)
+    elif write: atomic_write_json(path, new, indent=1)
+
+def _features(cfg: ExperimentConfig, ds, progress: bool) -> dict:
+    "The frozen features the method reads, cached: $E_t$, $E_v$, $E_s$ for Speeder (its modalities), $E_s$ for LLaRA-style, none for TALLRec-style."
+    from speeder.encoders import sequential_features, text_features, vision_features
+    from speeder.sequential import SeqRecConfig
+    mc, speeder = cfg.model, cfg.method == 'speeder'
+    feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone)) if speeder else {}
+    if speeder and 'vision' in mc.mrc.modalities: feats['vision'] = vision_features(ds, cfg.vision_encoder)
+    if ('sequential' in mc.mrc.modalities if speeder else cfg.method == 'llara'):
+        feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress, weights='sequential' in mc.prior)
+    return feats
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     "Data -> frozen features -> the method's model (Speeder or a baseline) -> MPO -> test metrics -> `metrics.json` in `cfg.run_dir`; returns the metrics (None on processes other than the main one)."
+    from datetime import timedelta
     from accelerate import PartialState
+    from accelerate.utils import broadcast_object_list
     from speeder.backbone import backbone_dtype, load_backbone
     from speeder.data import load_dataset, load_readers
-    from speeder.encoders import sequential_features, text_features, vision_features
     from speeder.eval import evaluate
     import speeder.baselines  # registers the baselines' classes
     from speeder.model import METHODS
-    from speeder.sequential import SeqRecConfig, hr_at_1, popularity_scores, train_counts
+    from speeder.sequential import hr_at_1, popularity_scores, train_counts
     from speeder.trainer import pick_precision, train
-    state = PartialState(cpu=not torch.cuda.is_available()); main = state.is_main_process
-    say = state.print
+    state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=3))   # long: the others wait while the main process computes features and tests
+    main, say = state.is_main_process, state.print
     t_start = time.time(); seed_everything(cfg.seed)
-    if cfg.readers: say('readers registered:', load_readers(cfg.readers))
     mc, run_dir = cfg.model, cfg.run_dir
-    with state.main_process_first():   # caches are written once, by the main process
-        ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=mc.n_max, seed=cfg.seed, verbose=main, **cfg.options)
-        say(ds.stats(), {k: len(v) for k, v in ds.splits.items()}, '| precision:', pick_precision(cfg.train.mixed_precision), '| processes:', state.num_processes)
-        speeder = cfg.method == 'speeder'   # the baselines read titles, and LLaRA-style SASRec's ID embeddings
-        feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone)) if speeder else {}
-        if speeder and 'vision' in mc.mrc.modalities: feats['vision'] = vision_features(ds, cfg.vision_encoder)
-        if ('sequential' in mc.mrc.modalities if speeder else cfg.method == 'llara'):
-            feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress and main, weights='sequential' in mc.prior)
-        say({m: (tuple(f.x.shape), int(f.mask.sum()), 'cached' if f.cached else 'computed') for m, f in feats.items()})
-        llm, tok = load_backbone(mc.backbone, dtype=backbone_dtype())
+    _check_same_run(cfg, write=False); state.wait_for_everyone()   # every process reads it: a refused rerun stops them all, before any work
     if main: _check_same_run(cfg)
+    if cfg.readers: say('readers registered:', load_readers(cfg.readers))
+    with state.local_main_process_first():   # the dataset cache is written once per machine
+        ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=mc.n_max, seed=cfg.seed, verbose=main, **cfg.options)
+    precision = pick_precision(cfg.train.mixed_precision)
+    say(ds.stats(), {k: len(v) for k, v in ds.splits.items()}, '| precision:', precision, '| processes:', state.num_processes)
+    feats = _features(cfg, ds, progress and main) if main else None   # computed (or read from the cache) once, by the main process,
+    if state.num_processes > 1: feats = broadcast_object_list([feats])[0]   # and sent to the others: every process, on every machine, reads the same frozen features
+    say({m: (tuple(f.x.shape), int(f.mask.sum()), 'cached' if f.cached else 'computed') for m, f in feats.items()})
+    with state.local_main_process_first():   # the bundled backbone is converted once per machine
+        llm, tok = load_backbone(mc.backbone, dtype=backbone_dtype(precision))
     seed_everything(cfg.seed)   # again: the features draw random numbers only when they are not cached, and the model's initial weights must not depend on that
     model = METHODS[cfg.method](mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
     summary = train(model, ds, cfg.train, run_dir, progress=progress)
@@ -221,6 +233,9 @@ def _value(name: str, text: str):
     try: v = ast.literal_eval(text)
     except (ValueError, SyntaxError): v = text   # e.g. a path or a name where the default is None
     if isinstance(default, (int, float)) and not isinstance(v, (int, float)): raise ValueError(f'--{name} {text!r}: a number is expected.')
+    if isinstance(default, int) and isinstance(v, float):
+        if not v.is_integer(): raise ValueError(f'--{name} {text!r}: a whole number is expected.')
+        v = int(v)   # 1e3 -> 1000
     return float(v) if isinstance(default, float) else v
 
 def parse_args(argv: list | None = None) -> dict:

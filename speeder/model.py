@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_model.ipynb #f227d507
 from __future__ import annotations
-import inspect, json, shutil, string, tempfile, warnings
+import inspect, json, os, shutil, string, tempfile, warnings
 from dataclasses import dataclass, field, asdict, replace
 from pathlib import Path
 
@@ -326,7 +326,9 @@ class LLMRec(nn.Module):
         return sorted(zip(map(int, candidates), p.tolist()), key=lambda x: -x[1])
 
     # --- save / load -------------------------------------------------------------------------
-    def save(self, path, extra=None) -> Path: # extra: a function writing more files into the folder before it takes its name (the trainer's resume state)
+    def save(self, path, extra=None, # a function writing more files into the folder before it takes its name (the trainer's resume state)
+             features_from=None, # a folder saved from this very model: its features file is linked, not written again (they are frozen)
+            ) -> Path:
         "Save LoRA (peft), item encoder + PPL weights and frozen features (safetensors), config and items (JSON); atomically."
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f'.{path.name}.'))
@@ -334,11 +336,16 @@ class LLMRec(nn.Module):
             self.llm.save_pretrained(tmp / 'lora')
             own = {k: v.detach().cpu().contiguous() for k, v in self.state_dict().items() if not k.startswith('llm.')}
             save_file(own, tmp / 'speeder.safetensors')
-            feats = {}
-            for m, f in (self.items.features.items() if self.items is not None else []):
-                feats[f'{m}.x'], feats[f'{m}.mask'] = f.x.contiguous(), f.mask.to(torch.uint8)
-            save_file(feats or {'none': torch.zeros(1)}, tmp / 'features.safetensors',
-                      metadata={m: f.encoder for m, f in (self.items.features.items() if self.items is not None else [])})
+            src = Path(features_from) / 'features.safetensors' if features_from else None
+            if src is not None and src.exists():
+                try: os.link(src, tmp / 'features.safetensors')      # no copy: a catalogue's features can be GBs, saved every few steps
+                except OSError: shutil.copy2(src, tmp / 'features.safetensors')
+            else:
+                feats = {}
+                for m, f in (self.items.features.items() if self.items is not None else []):
+                    feats[f'{m}.x'], feats[f'{m}.mask'] = f.x.contiguous(), f.mask.to(torch.uint8)
+                save_file(feats or {'none': torch.zeros(1)}, tmp / 'features.safetensors',
+                          metadata={m: f.encoder for m, f in (self.items.features.items() if self.items is not None else [])})
             (tmp / 'config.json').write_text(json.dumps(dict(method=self.method, config=asdict(self.cfg), active=self.active), indent=1))
             (tmp / 'items.json').write_text(json.dumps(dict(titles=self.titles, item_ids=self.item_ids)))
             if extra is not None: extra(tmp)

@@ -50,13 +50,14 @@ class Gate(nn.Module):
         self.kind = kind
         self.proj = nn.Linear(d, d) if kind != 'none' else None
         self.alpha = nn.Parameter(torch.zeros(())) if kind != 'none' else None   # kept >= 0 by `project_`
+        self.register_buffer('one', torch.ones(()), persistent=False)                # 'none': presence 1, on the model's device
     def forward(self, e):
         if self.kind == 'none': return e
         a = self.proj(e)
         return (torch.tanh(a) if self.kind == 'tanh' else F.relu(a)) * e
     def presence(self) -> torch.Tensor:
         "rho >= 0: the weight of this modality's token in MoME attention and pooling (tanh: in [0, 1); relu: alpha itself; 'none': always 1, the abrupt ablation)."
-        if self.kind == 'none': return torch.ones(())
+        if self.kind == 'none': return self.one
         return torch.tanh(self.alpha) if self.kind == 'tanh' else self.alpha
     @torch.no_grad()
     def project_(self):

@@ -114,13 +114,13 @@ def pick_precision(setting: str = 'auto') -> str:
 class DivergenceError(RuntimeError):
     "The loss became NaN or infinite."
 
-def save_checkpoint(path, model, optimizer, scheduler, state: dict):
+def save_checkpoint(path, model, optimizer, scheduler, state: dict, features_from=None):
     "Write a resume checkpoint atomically, in the saved-model format (`SpeederModel.save`: `SpeederModel.load` reads it) plus the training state: RNG (safetensors), optimizer (torch.save of tensors), loop and scheduler state (JSON)."
     def extra(tmp):
         save_file({'torch': torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {})}, tmp / 'rng.safetensors')   # every process draws the same stream (same seed, same ops)
         torch.save(optimizer.state_dict(), tmp / 'optimizer.pt')
         (tmp / 'state.json').write_text(json.dumps(dict(state, scheduler=scheduler.state_dict()), default=str))
-    model.save(path, extra=extra)
+    model.save(path, extra=extra, features_from=features_from)
 
 def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
     "Restore a resume checkpoint into `model` (and optimizer / scheduler); returns the loop state."
@@ -130,7 +130,7 @@ def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
         if unexpected: raise ValueError(f'{path}: checkpoint does not fit the model ({unexpected[:3]}...)')
     else: model.load_weights(path)
     state = json.loads((path / 'state.json').read_text())
-    if optimizer is not None: optimizer.load_state_dict(torch.load(path / 'optimizer.pt', weights_only=True))
+    if optimizer is not None: optimizer.load_state_dict(torch.load(path / 'optimizer.pt', weights_only=True, map_location='cpu'))   # load_state_dict moves it to the parameters' device
     if scheduler is not None: scheduler.load_state_dict(state['scheduler'])
     state['rng'] = load_file(path / 'rng.safetensors')   # CPU (and CUDA) generator states, applied by the caller at the first resumed batch
     return state
@@ -167,7 +167,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
     gs, best, best_metrics, seen = start['global_step'], start['best'], start['best_metrics'], start['prompts']
     sel = cfg.metric_for(acc.unwrap_model(model))
-    t0 = time.time() - start['train_s']; stopped = False   # wall time and prompts count across resumed sittings
+    t0 = time.time() - start['train_s']; stopped = False
+    feats_from = None   # after this call's first checkpoint, later ones link its (frozen) features file instead of writing it again   # wall time and prompts count across resumed sittings
     state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0)
     for si in range(start['stage_idx'], len(cfg.stages)):
         stage = cfg.stages[si]; counts = set_stage(acc.unwrap_model(model), stage)
@@ -180,6 +181,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             mid = (start['epoch'], start['step']) != (0, 0)     # at a stage start the optimizer is new (other parameters)
             st = load_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt if mid else None, sched if mid else None)
             first_epoch, skip, rng = st['epoch'], st['step'], st['rng']
+            set_stage(acc.unwrap_model(model), stage)   # the checkpoint may be the previous stage's last one (a boundary): this stage's modalities
         wrapped, opt_p, = acc.prepare(acc.unwrap_model(model), opt)
         acc.print(f'MPO stage {stage}: active {acc.unwrap_model(model).active}; trainable {sum(counts.values()):,} ({counts})')
         for ep in range(first_epoch, cfg.epochs[si]):
@@ -201,7 +203,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                     run = run + loss.detach(); k += 1   # stays on the device: one host sync per optimizer step, not per micro-batch
                     if acc.sync_gradients:
                         gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
-                        if not torch.isfinite(run):   # before the step: a NaN never reaches the weights
+                        if not torch.isfinite(run + gn):   # before the step, so a NaN never reaches the weights; gn is all-reduced: every process stops together
                             raise DivergenceError(f'Loss became {float(run)} at stage {stage}, epoch {ep}, step {step}. The last good checkpoint '
                                                   f"is {ckpt / 'last'} (best: {ckpt / 'best'}); lower lr_lora / lr_items or check the data.")
                     opt_p.step(); opt_p.zero_grad()
@@ -216,9 +218,9 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                         el = time.time() - t0
                         acc.print(f"stage {stage} epoch {ep} step {step}/{n_steps} | loss {rec['loss']:.3f} | {seen:,} prompts, {seen / max(el, 1e-9):.2f}/s | {el / 60:.1f} min")
                     if main and step % cfg.save_every == 0:
-                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
+                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step), feats_from); feats_from = ckpt / 'last'
                     if cfg.max_steps is not None and gs >= cfg.max_steps:
-                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step))
+                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step), feats_from)
                         stopped = True; break
             skip = 0
             if stopped: break
@@ -231,10 +233,10 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             acc.print(f'stage {stage} epoch {ep}: valid {json.dumps({kk: round(v, 4) for kk, v in metrics.items()})}')
             if metrics[sel] >= best:   # ties: the later checkpoint (more stages, more samples)
                 best, best_metrics = metrics[sel], dict(metrics, stage=stage, epoch=ep, select_metric=sel)
-                if main: um.save(ckpt / 'best')
+                if main: um.save(ckpt / 'best', features_from=feats_from)
             if main:
                 nxt = (si, ep + 1) if ep + 1 < cfg.epochs[si] else (si + 1, 0)
-                save_checkpoint(ckpt / 'last', um, opt, sched, state(nxt[0], nxt[1], 0))
+                save_checkpoint(ckpt / 'last', um, opt, sched, state(nxt[0], nxt[1], 0), feats_from); feats_from = ckpt / 'last'
         if stopped: break
         start['stage_idx'] = -1   # later stages start fresh
     if log_f: log_f.close()

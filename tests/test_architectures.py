@@ -53,7 +53,7 @@ def test_train_save_load_generate(arch, setup, tmp_path):
     assert s['global_steps'] == 4 and s['best'] is not None
     assert any(not torch.equal(p, before[n]) for n, p in model.named_parameters() if n in before), 'LoRA did not train'
     model.save(tmp_path / 'saved')
-    loaded = SpeederModel.load(tmp_path / 'saved', llm=tiny(arch, len(tok)), tok=tok)   # the same random backbone, rebuilt
+    loaded = SpeederModel.load(tmp_path / 'saved', llm=tiny(arch, len(tok)), tok=tok).to(model.device)   # the same random backbone, rebuilt (on the GPU when training ran there)
     b = collate([model.prompts.rec(ds.test.history(i)[-6:], ds.test.candidates[i].tolist()) for i in range(4)], with_answer=False)
     model.eval()
     assert torch.allclose(model.score(b), loaded.score(b), atol=1e-5)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA d
 
 def test_precision_and_dtype():
     assert pick_precision() == ('bf16' if torch.cuda.is_bf16_supported() else 'no')
-    assert backbone_dtype() == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32)
+    assert backbone_dtype(pick_precision()) == (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32) and backbone_dtype('no') == torch.float32
 
 
 def test_features_move_with_the_model():

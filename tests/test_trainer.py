@@ -20,6 +20,8 @@ def test_resume_gives_identical_losses(tmp_path):
     ds, model = tiny_setup()
     full = train(model, ds, tiny_cfg(), tmp_path / 'full', progress=False)
     ref = _losses(tmp_path / 'full' / 'log.jsonl')
+    ck = tmp_path / 'full' / 'checkpoints'   # frozen features are written once and linked by later checkpoints
+    assert (ck / 'best' / 'features.safetensors').stat().st_ino == (ck / 'last' / 'features.safetensors').stat().st_ino
     assert len(ref) == 6 * 3 and full['best'] is not None and not full['stopped_early']
     assert all(gn > 0 and math.isfinite(gn) for *_, gn in ref)   # the pre-clipping gradient norm of each step
     # interrupted mid-epoch in stage 2 (step 9 of 18), then resumed in a new model object
@@ -67,3 +69,18 @@ def test_two_processes(tmp_path):
     steps = [json.loads(l) for l in lines if '"step"' in l]
     assert len({s['global_step'] for s in steps}) == len(steps), 'only rank 0 writes the log'
     assert (tmp_path / 'ddp' / 'checkpoints' / 'best' / 'config.json').exists()
+
+
+def test_resume_at_a_stage_boundary_uses_the_new_stage(tmp_path):
+    "A run stopped after stage 1's last checkpoint (saved with stage 1's modalities) resumes stage 2 with stage 2's."
+    ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1), max_steps=6), tmp_path / 'run', progress=False)   # stage 1 = 6 steps
+    state = tmp_path / 'run' / 'checkpoints' / 'last' / 'state.json'
+    s = json.loads(state.read_text()); assert (s['stage_idx'], s['step']) == (0, 6)
+    state.write_text(json.dumps(dict(s, stage_idx=1, epoch=0, step=0)))   # what the boundary checkpoint after stage 1's validation holds
+    assert json.loads((state.parent / 'config.json').read_text())['active'] == ['text']
+    ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1)), tmp_path / 'run', progress=False)
+    assert model.active == ('text', 'vision')
+    steps = [json.loads(l) for l in (tmp_path / 'run' / 'log.jsonl').read_text().splitlines() if '"step"' in l]
+    assert [r['stage'] for r in steps[6:]] == [2] * 6
