@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs
+from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list
 from safetensors.torch import load_file, save_file
 from torch.utils.data import DataLoader
 
@@ -183,7 +183,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             first_epoch, skip, rng = st['epoch'], st['step'], st['rng']
             set_stage(acc.unwrap_model(model), stage)   # the checkpoint may be the previous stage's last one (a boundary): this stage's modalities
         wrapped, opt_p, = acc.prepare(acc.unwrap_model(model), opt)
-        acc.print(f'MPO stage {stage}: active {acc.unwrap_model(model).active}; trainable {sum(counts.values()):,} ({counts})')
+        um = acc.unwrap_model(model)
+        acc.print((f'MPO stage {stage}: active {um.active}' if um.mpo else f'stage {stage} of {um.method} (no modalities to switch)') + f'; trainable {sum(counts.values()):,} ({counts})')
         for ep in range(first_epoch, cfg.epochs[si]):
             prompts = draw_train_prompts(acc.unwrap_model(model), ds, cfg, stage, ep)
             dl = acc.prepare(DataLoader(prompts, batch_size=cfg.batch_size, shuffle=False, collate_fn=collate))
@@ -227,7 +228,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             acc.wait_for_everyone()
             um = acc.unwrap_model(model)
             if progress: acc.print(f'stage {stage} epoch {ep}: validating on {cfg.eval_samples or len(ds.valid)} valid samples ...')
-            metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt, precision=acc.mixed_precision)
+            metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt, precision=acc.mixed_precision) if main else None
+            if acc.num_processes > 1: metrics = broadcast_object_list([metrics])[0]   # validated once, by the main process; every process takes the same decisions
             um.train()
             log(kind='valid', stage=stage, epoch=ep, global_step=gs, prompts=seen, **metrics, time=round(time.time() - t0, 1))
             acc.print(f'stage {stage} epoch {ep}: valid {json.dumps({kk: round(v, 4) for kk, v in metrics.items()})}')
