@@ -47,15 +47,14 @@ def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-
 def run(a, table, name, params, seed) -> dict | None:
     "One training run through `python -m speeder.experiment` (a finished one is reused if it has these settings); its metrics, or None if it failed."
     from dataclasses import asdict
-    from speeder.experiment import _flat, experiment_config
+    from speeder.experiment import config_diff, experiment_config
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
     p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
          'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
     if (run_dir / 'metrics.json').exists():
-        want, have = _flat(json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))), _flat(json.loads((run_dir / 'metrics.json').read_text())['config'])
-        diff = [k for k in sorted(set(want) | set(have)) if want.get(k) != have.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
-        if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {have.get(k)!r} there, {want.get(k)!r} now" for k in diff[:4])}): '
+        diff = config_diff(json.loads((run_dir / 'metrics.json').read_text())['config'], json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
+        if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '
                           f'move it away, or run with another --runs folder.')
     else:
         args = [x for k, v in p.items() for x in (f'--{k}', v if isinstance(v, str) else json.dumps(v))]

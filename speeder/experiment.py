@@ -17,7 +17,8 @@ from .prompt import PromptConfig
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'ExperimentConfig', 'experiment_config', 'run_experiment', 'parse_args', 'main']
+__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'ExperimentConfig', 'experiment_config', 'config_diff', 'run_experiment',
+           'parse_args', 'main']
 
 # %% ../nbs/13_experiment.ipynb #edc6c756
 PARAMS = dict(   # name: (default, help)
@@ -149,13 +150,17 @@ DECODERS = dict(valid_ratio='free generation, plain LM head (paper)', hr1='free 
 def _flat(d: dict, pre: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
 
+def config_diff(old: dict, new: dict) -> list:
+    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, image_dir, readers) is not a difference."
+    o, n = _flat(old), _flat(new)
+    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
+
 def _check_same_run(cfg: ExperimentConfig, write: bool = True):
     "A run folder belongs to one configuration: `experiment.json` is written when it starts (`write`), and rerunning with other settings (which would resume a different run) is refused."
     path = cfg.run_dir / 'experiment.json'; new = json.loads(json.dumps(asdict(cfg)))
     if path.exists():
-        old = _flat(json.loads(path.read_text())); now = _flat(new)
-        diff = [k for k in sorted(set(old) | set(now)) if old.get(k) != now.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
-        if diff: raise ValueError(f'{cfg.run_dir} was started with other settings ({", ".join(f"{k}: {old.get(k)!r} then, {now.get(k)!r} now" for k in diff[:5])}); '
+        diff = config_diff(json.loads(path.read_text()), new)
+        if diff: raise ValueError(f'{cfg.run_dir} was started with other settings ({", ".join(f"{k}: {a!r} then, {b!r} now" for k, a, b in diff[:5])}); '
                                   f'rerunning the same command resumes it. Use another run_name (or output_dir) for a new run, or delete {cfg.run_dir}.')
     elif write: atomic_write_json(path, new, indent=1)
 
