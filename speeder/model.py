@@ -17,7 +17,7 @@ from safetensors.torch import load_file, save_file
 from .backbone import load_backbone
 from .core import replace_dir
 from .encoders import Features
-from .mrc import MRC, MRCConfig, adapter
+from .mrc import MRC, MRCConfig
 from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
 from .sequential import SEQREC, SeqRecConfig
 
