@@ -8,7 +8,8 @@ Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) 
 runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
 from its checkpoint, so rerunning the same command continues where the last sitting stopped. After every run the
 tables are rewritten from whatever has finished (each row states its seeds) into bench/results/paper_tables_<scale>.md
-and .json. All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
+and .json, and each finished run's metrics.json and log.jsonl are copied to bench/results/paper_tables_runs/<scale>/
+(committed: a fresh checkout reuses them instead of training again). All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
 
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
 same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
@@ -20,12 +21,13 @@ modality every MRC item token starts from: it cannot be removed here).
 Efficiency: bench/efficiency.py at n_max 5, 10, 20, 26, with the data's own titles and with 20-token titles, then
 one figure (per-sample training step and generation vs n, Speeder / LLaRA / TALLRec).
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, shutil, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+RECORDS = ROOT / 'bench/results/paper_tables_runs'   # metrics.json + log.jsonl of every finished run, committed
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
                 hours='about 0.5 h per Speeder run and 1 h per title-baseline run on one idle core: Table 2 about 13 h, Table 3 about 12 h for 3 seeds'),
@@ -50,6 +52,8 @@ def run(a, table, name, params, seed) -> dict | None:
     from speeder.experiment import config_diff, experiment_config
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
+    record = RECORDS / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
+    if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
          'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
     if (run_dir / 'metrics.json').exists():
@@ -61,6 +65,9 @@ def run(a, table, name, params, seed) -> dict | None:
         print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
         t = time.time(); r = subprocess.run([sys.executable, '-m', 'speeder.experiment', *args], cwd=ROOT)
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
+    if run_dir != record:
+        record.mkdir(parents=True, exist_ok=True)
+        for f in ('metrics.json', 'log.jsonl'): shutil.copyfile(run_dir / f, record / f)
     return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
 
 
