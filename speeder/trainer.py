@@ -4,18 +4,17 @@
 
 # %% ../nbs/11_trainer.ipynb #183d08e6
 from __future__ import annotations
-import json, math, time
+import json, math, shutil, time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from accelerate import Accelerator
-from accelerate.utils import DistributedDataParallelKwargs, broadcast_object_list
-from safetensors.torch import load_file, save_file
+from accelerate.utils import DistributedDataParallelKwargs, DistributedType, broadcast_object_list
 from torch.utils.data import DataLoader
 
-from .core import existing_dir
+from .core import existing_dir, replace_dir
 from .data import STREAMS, SeqDataset, draw_candidates, draw_ppt
 from .eval import evaluate
 from .mpo import set_stage
@@ -114,26 +113,27 @@ def pick_precision(setting: str = 'auto') -> str:
 class DivergenceError(RuntimeError):
     "The loss became NaN or infinite."
 
-def save_checkpoint(path, model, optimizer, scheduler, state: dict, features_from=None):
-    "Write a resume checkpoint atomically, in the saved-model format (`SpeederModel.save`: `SpeederModel.load` reads it) plus the training state: RNG (safetensors), optimizer (torch.save of tensors), loop and scheduler state (JSON)."
-    def extra(tmp):
-        save_file({'torch': torch.get_rng_state(), **({'cuda': torch.cuda.get_rng_state()} if torch.cuda.is_available() else {})}, tmp / 'rng.safetensors')   # every process draws the same stream (same seed, same ops)
-        torch.save(optimizer.state_dict(), tmp / 'optimizer.pt')
-        (tmp / 'state.json').write_text(json.dumps(dict(state, scheduler=scheduler.state_dict()), default=str))
-    model.save(path, extra=extra, features_from=features_from)
+def save_checkpoint(acc, path, model, state: dict, features_from=None):
+    "Every process calls it. Writes, atomically, a saved-model folder (`LLMRec.save`: `LLMRec.load` reads it) holding also `accelerate/` (`acc.save_state`: optimizer, scheduler, each process's RNG streams -- Python, NumPy, torch, CUDA -- and the accumulation step; the model's own weights are left to the folder by the hook `train` registers, so the frozen backbone is never written) and `state.json` (the loop position)."
+    path = Path(path); part = path.with_name(f'.{path.name}.partial')
+    if acc.is_main_process: shutil.rmtree(part, ignore_errors=True); model.save(part, features_from=features_from)
+    acc.wait_for_everyone()
+    acc.save_state(part / 'accelerate')
+    acc.wait_for_everyone()
+    if acc.is_main_process:
+        (part / 'state.json').write_text(json.dumps(dict(state, processes=acc.num_processes), default=str))
+        replace_dir(part, path)
+    acc.wait_for_everyone()
 
-def load_checkpoint(path, model, optimizer=None, scheduler=None) -> dict:
-    "Restore a resume checkpoint into `model` (and optimizer / scheduler); returns the loop state."
+def load_checkpoint(acc, path, model) -> dict:
+    "Every process calls it, after `acc.prepare`: the trained weights into `model`, accelerate's state into the prepared optimizer and scheduler and this process's RNG streams; returns the loop state."
     path = Path(path)
-    if (path / 'trainable.safetensors').exists():   # the format before checkpoints were saved models (runs in progress then)
-        missing, unexpected = model.load_state_dict(load_file(path / 'trainable.safetensors'), strict=False)
-        if unexpected: raise ValueError(f'{path}: checkpoint does not fit the model ({unexpected[:3]}...)')
-    else: model.load_weights(path)
-    state = json.loads((path / 'state.json').read_text())
-    if optimizer is not None: optimizer.load_state_dict(torch.load(path / 'optimizer.pt', weights_only=True, map_location='cpu'))   # load_state_dict moves it to the parameters' device
-    if scheduler is not None: scheduler.load_state_dict(state['scheduler'])
-    state['rng'] = load_file(path / 'rng.safetensors')   # CPU (and CUDA) generator states, applied by the caller at the first resumed batch
-    return state
+    if not (path / 'accelerate').is_dir():
+        raise ValueError(f'{path} is a resume checkpoint of an older speeder (no accelerate/ folder): its weights load with LLMRec.load, '
+                         f'but training cannot continue from it exactly. Start a new output_dir (or delete {path.parent} to rerun from the beginning).')
+    model.load_weights(path)
+    acc.load_state(path / 'accelerate')
+    return json.loads((path / 'state.json').read_text())
 
 # %% ../nbs/11_trainer.ipynb #1dcd4e16
 def _optimizer(model, cfg):
@@ -142,17 +142,28 @@ def _optimizer(model, cfg):
     groups = [g for g in [dict(params=lora, lr=cfg.lr_lora), dict(params=rest, lr=cfg.lr_items)] if g['params']]
     return torch.optim.AdamW(groups, weight_decay=cfg.weight_decay)
 
+def _set_rng(rng) -> None:
+    "Restore torch's CPU (and CUDA) generator states saved as (cpu, cuda-or-None)."
+    torch.set_rng_state(rng[0])
+    if rng[1] is not None: torch.cuda.set_rng_state_all(rng[1])
+
 def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and checkpoints go
           resume: bool = True, # continue from output_dir/checkpoints/last when it exists
           progress: bool = True) -> dict:
     "Run the MPO stages of `cfg` on `ds.train`, validating each epoch; returns the summary (best valid metrics, paths)."
     out = Path(output_dir); ckpt = out / 'checkpoints'
-    acc = Accelerator(mixed_precision=pick_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum,
+    acc = Accelerator(mixed_precision=pick_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum, step_scheduler_with_optimizer=False,   # the schedule counts optimizer steps of this process
                       cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)])   # buffers are constant (features, counts)
+    if acc.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
+        raise ValueError(f'accelerate is configured for {acc.distributed_type.value}: sharded training is not supported (MPO changes the trainable '
+                         'parameters at each stage and re-wraps the model, which FSDP / DeepSpeed engines do not allow). Use data parallel: '
+                         '`accelerate launch --multi_gpu ...` (a 7B backbone in bf16 with LoRA fits one 40 GB GPU).')
     main = acc.is_main_process
     if main: out.mkdir(parents=True, exist_ok=True)
     if main and resume and existing_dir(ckpt / 'last') not in (None, ckpt / 'last'): (ckpt / 'last.old').rename(ckpt / 'last')   # a crash mid-swap left only the old one
     acc.wait_for_everyone()
+    acc.register_save_state_pre_hook(lambda models, weights, where: weights.clear())   # checkpoints hold the trainable weights in the saved-model format
+    acc.register_load_state_pre_hook(lambda models, where: models.clear())             # and load them with load_weights
     log_f = open(out / 'log.jsonl', 'a') if main else None
     def log(**r):
         if main: log_f.write(json.dumps(r) + '\n'); log_f.flush()
@@ -162,28 +173,34 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
         if saved.get('data') != ds.key:
             raise ValueError(f"{ckpt / 'last'} was trained on other data (dataset key {saved.get('data')}, now {ds.key}): "
                              f"resuming would mix test sets. Use another output_dir, or delete {out} to start again.")
+        if saved.get('processes', acc.num_processes) != acc.num_processes:
+            raise ValueError(f"{ckpt / 'last'} was saved by {saved['processes']} processes and this run has {acc.num_processes}: resume with "
+                             f"--num_processes {saved['processes']} (data shards and random streams are per process), or use another output_dir.")
         start.update({k: v for k, v in saved.items() if k in start})
         acc.print(f"resuming from {ckpt / 'last'}: stage #{start['stage_idx']} epoch {start['epoch']} step {start['step']}")
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
     gs, best, best_metrics, seen = start['global_step'], start['best'], start['best_metrics'], start['prompts']
     sel = cfg.metric_for(acc.unwrap_model(model))
-    t0 = time.time() - start['train_s']; stopped = False
-    feats_from = None   # after this call's first checkpoint, later ones link its (frozen) features file instead of writing it again   # wall time and prompts count across resumed sittings
+    t0 = time.time() - start['train_s']; stopped = False   # wall time and prompts count on across resumed sittings
+    feats_from = None   # after this call's first checkpoint, later ones link its (frozen) features file instead of writing it again
     state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0)
     for si in range(start['stage_idx'], len(cfg.stages)):
-        stage = cfg.stages[si]; counts = set_stage(acc.unwrap_model(model), stage)
-        opt = _optimizer(acc.unwrap_model(model), cfg)
+        stage = cfg.stages[si]; acc.free_memory()   # the last stage's optimizer and scheduler leave accelerate's state
+        um = acc.unwrap_model(model); counts = set_stage(um, stage)
+        opt = _optimizer(um, cfg)
         steps_per_epoch = math.ceil(math.ceil(cfg.samples_per_epoch / (cfg.batch_size * acc.num_processes)) / cfg.grad_accum)
         total = steps_per_epoch * cfg.epochs[si]; warm = max(1, int(cfg.warmup_frac * total))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warm))
+        wrapped, opt_p, sched = acc.prepare(um, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warm)))
         first_epoch, skip, rng = 0, 0, None
         if si == start['stage_idx'] and (ckpt / 'last' / 'state.json').exists() and resume and start['global_step'] > 0:
-            mid = (start['epoch'], start['step']) != (0, 0)     # at a stage start the optimizer is new (other parameters)
-            st = load_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt if mid else None, sched if mid else None)
-            first_epoch, skip, rng = st['epoch'], st['step'], st['rng']
-            set_stage(acc.unwrap_model(model), stage)   # the checkpoint may be the previous stage's last one (a boundary): this stage's modalities
-        wrapped, opt_p, = acc.prepare(acc.unwrap_model(model), opt)
-        um = acc.unwrap_model(model)
+            st = load_checkpoint(acc, ckpt / 'last', um)
+            set_stage(um, stage)   # the modalities of this stage, whatever the checkpoint's config says
+            first_epoch, skip = st['epoch'], st['step']
+            if skip:   # saved mid-epoch, after that epoch's data loader drew its seed: re-applied once this sitting's loader has drawn its own
+                rng = (torch.get_rng_state(), torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None)
+        elif si > 0:   # a new stage: its first checkpoint holds its own optimizer and the RNG streams as they enter it
+            save_checkpoint(acc, ckpt / 'last', um, state(si, 0, 0), feats_from); feats_from = ckpt / 'last'
+            if cfg.max_steps is not None and gs >= cfg.max_steps: stopped = True; break
         acc.print((f'MPO stage {stage}: active {um.active}' if um.mpo else f'stage {stage} of {um.method} (no modalities to switch)') + f'; trainable {sum(counts.values()):,} ({counts})')
         for ep in range(first_epoch, cfg.epochs[si]):
             prompts = draw_train_prompts(acc.unwrap_model(model), ds, cfg, stage, ep)
@@ -194,10 +211,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             n_steps = math.ceil(n_batches / cfg.grad_accum)   # progress: one printed line every cfg.print_every steps (no bar: it would flood a log)
             step = skip
             for batch in dl:
-                if rng is not None:   # after the data loader drew its seed, as in the uninterrupted run
-                    torch.set_rng_state(rng['torch'])
-                    if 'cuda' in rng and torch.cuda.is_available(): torch.cuda.set_rng_state(rng['cuda'])
-                    rng = None
+                if rng is not None: rng = _set_rng(rng)   # after the data loader drew its seed, as in the uninterrupted run
                 with acc.accumulate(wrapped):
                     res = wrapped(batch); loss = res['loss']
                     acc.backward(loss)
@@ -218,11 +232,10 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                     if progress and cfg.print_every and (step % cfg.print_every == 0 or step == n_steps):
                         el = time.time() - t0
                         acc.print(f"stage {stage} epoch {ep} step {step}/{n_steps} | loss {rec['loss']:.3f} | {seen:,} prompts, {seen / max(el, 1e-9):.2f}/s | {el / 60:.1f} min")
-                    if main and step % cfg.save_every == 0:
-                        save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step), feats_from); feats_from = ckpt / 'last'
-                    if cfg.max_steps is not None and gs >= cfg.max_steps:
-                        if main: save_checkpoint(ckpt / 'last', acc.unwrap_model(model), opt, sched, state(si, ep, step), feats_from)
-                        stopped = True; break
+                    if step % cfg.save_every == 0 or (cfg.max_steps is not None and gs >= cfg.max_steps):
+                        save_checkpoint(acc, ckpt / 'last', um, state(si, ep, step), feats_from); feats_from = ckpt / 'last'
+                    if cfg.max_steps is not None and gs >= cfg.max_steps: stopped = True; break
+            if rng is not None: rng = _set_rng(rng)   # the checkpoint was the epoch's last step: no batch was left to run
             skip = 0
             if stopped: break
             acc.wait_for_everyone()
@@ -236,9 +249,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             if metrics[sel] >= best:   # ties: the later checkpoint (more stages, more samples)
                 best, best_metrics = metrics[sel], dict(metrics, stage=stage, epoch=ep, select_metric=sel)
                 if main: um.save(ckpt / 'best', features_from=feats_from)
-            if main:
-                nxt = (si, ep + 1) if ep + 1 < cfg.epochs[si] else (si + 1, 0)
-                save_checkpoint(ckpt / 'last', um, opt, sched, state(nxt[0], nxt[1], 0), feats_from); feats_from = ckpt / 'last'
+            if ep + 1 < cfg.epochs[si]: save_checkpoint(acc, ckpt / 'last', um, state(si, ep + 1, 0), feats_from); feats_from = ckpt / 'last'
+            elif si + 1 == len(cfg.stages): save_checkpoint(acc, ckpt / 'last', um, state(si + 1, 0, 0), feats_from)   # done (the next stage's start saves otherwise)
         if stopped: break
         start['stage_idx'] = -1   # later stages start fresh
     if log_f: log_f.close()

@@ -29,7 +29,9 @@ def test_resume_gives_identical_losses(tmp_path):
     part = train(model, ds, tiny_cfg(max_steps=9), tmp_path / 'run', progress=False)
     assert part['stopped_early'] and len(_losses(tmp_path / 'run' / 'log.jsonl')) == 9
     last = tmp_path / 'run' / 'checkpoints' / 'last'   # one format: a saved model plus the training state
-    assert {'config.json', 'lora', 'speeder.safetensors', 'features.safetensors', 'items.json', 'optimizer.pt', 'rng.safetensors', 'state.json'} == {p.name for p in last.iterdir()}
+    assert {'config.json', 'lora', 'speeder.safetensors', 'features.safetensors', 'items.json', 'accelerate', 'state.json'} == {p.name for p in last.iterdir()}
+    saved = {p.name for p in (last / 'accelerate').iterdir()}   # accelerate's save_state: optimizer, scheduler, RNG streams; no model weights
+    assert {'optimizer.bin', 'scheduler.bin', 'random_states_0.pkl'} <= saved and not any(n.startswith('model') for n in saved), saved
     assert SpeederModel.load(last, llm=tiny_llama(vocab_size=len(model.tok), hidden=32), tok=model.tok).cfg.n_max == 6
     ds, model = tiny_setup(init_seed=1)   # other initial trainable weights: all of them must come from the checkpoint
     resumed = train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
@@ -69,18 +71,37 @@ def test_two_processes(tmp_path):
     steps = [json.loads(l) for l in lines if '"step"' in l]
     assert len({s['global_step'] for s in steps}) == len(steps), 'only rank 0 writes the log'
     assert (tmp_path / 'ddp' / 'checkpoints' / 'best' / 'config.json').exists()
+    accel = {p.name for p in (tmp_path / 'ddp' / 'checkpoints' / 'last' / 'accelerate').iterdir()}
+    assert {'random_states_0.pkl', 'random_states_1.pkl'} <= accel, accel   # every process's RNG streams
+    ref = _losses(tmp_path / 'ddp' / 'log.jsonl')
+    assert len(ref) == 6 and _losses(tmp_path / 'ddp' / 'resumed' / 'log.jsonl') == ref   # stopped in stage 3 and resumed: the same losses
 
 
-def test_resume_at_a_stage_boundary_uses_the_new_stage(tmp_path):
-    "A run stopped after stage 1's last checkpoint (saved with stage 1's modalities) resumes stage 2 with stage 2's."
+def test_resume_at_a_stage_boundary_is_exact(tmp_path):
+    "A run stopped at the start of stage 2 (its checkpoint holds stage 2's fresh optimizer and the RNG streams entering it) resumes stage 2 with stage 2's modalities and the losses of an uninterrupted run."
     ds, model = tiny_setup()
-    train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1), max_steps=6), tmp_path / 'run', progress=False)   # stage 1 = 6 steps
-    state = tmp_path / 'run' / 'checkpoints' / 'last' / 'state.json'
-    s = json.loads(state.read_text()); assert (s['stage_idx'], s['step']) == (0, 6)
-    state.write_text(json.dumps(dict(s, stage_idx=1, epoch=0, step=0)))   # what the boundary checkpoint after stage 1's validation holds
-    assert json.loads((state.parent / 'config.json').read_text())['active'] == ['text']
+    train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1)), tmp_path / 'full', progress=False)
+    ref = _losses(tmp_path / 'full' / 'log.jsonl')
+    assert [r[0] for r in ref] == [1] * 6 + [2] * 6
     ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1), max_steps=6), tmp_path / 'run', progress=False)   # stops after stage 1's last step, before its validation
+    ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1), max_steps=6), tmp_path / 'run', progress=False)   # validates stage 1, saves stage 2's first checkpoint, stops
+    last = tmp_path / 'run' / 'checkpoints' / 'last'
+    s = json.loads((last / 'state.json').read_text()); assert (s['stage_idx'], s['epoch'], s['step'], s['global_step']) == (1, 0, 0, 6)
+    assert json.loads((last / 'config.json').read_text())['active'] == ['text', 'vision']
+    ds, model = tiny_setup(init_seed=1)
     train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1)), tmp_path / 'run', progress=False)
     assert model.active == ('text', 'vision')
-    steps = [json.loads(l) for l in (tmp_path / 'run' / 'log.jsonl').read_text().splitlines() if '"step"' in l]
-    assert [r['stage'] for r in steps[6:]] == [2] * 6
+    assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
+    valid = lambda p: [(r['stage'], round(r['vhr1'], 6)) for r in map(json.loads, Path(p).read_text().splitlines()) if r['kind'] == 'valid']
+    assert valid(tmp_path / 'run' / 'log.jsonl') == valid(tmp_path / 'full' / 'log.jsonl')
+
+
+def test_resume_refuses_another_process_count(tmp_path):
+    ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(max_steps=2), tmp_path / 'run', progress=False)
+    state = tmp_path / 'run' / 'checkpoints' / 'last' / 'state.json'
+    state.write_text(json.dumps(dict(json.loads(state.read_text()), processes=2)))   # as a 2-process run saves it
+    with pytest.raises(ValueError, match='--num_processes 2'):
+        train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
