@@ -169,12 +169,12 @@ def efficiency(a):
     rows = []
     for titles in (None, 20):
         for n in (5, 10, 20, 26):
-            out = ROOT / 'bench/results/efficiency_n' / f'n{n}-{"own" if titles is None else f"t{titles}"}'
-            if not Path(str(out) + '.json').exists():
+            out = Path('bench/results/efficiency_n') / f'n{n}-{"own" if titles is None else f"t{titles}"}'   # relative to ROOT (the reproduce line it writes)
+            if not (ROOT / f'{out}.json').exists():
                 cmd = [sys.executable, 'bench/efficiency.py', '--n-max', str(n), '--rounds', str(a.eff_rounds), '--out', str(out)] + (['--title-tokens', str(titles)] if titles else [])
                 print('== efficiency:', ' '.join(cmd[1:]), flush=True)
                 subprocess.run(cmd, cwd=ROOT, check=True, env=dict(os.environ, OMP_NUM_THREADS='1'))
-            d = json.loads(Path(str(out) + '.json').read_text())
+            d = json.loads((ROOT / f'{out}.json').read_text())
             rows.append(dict(n=n, titles='own' if titles is None else f'{titles} tokens', **{m: d['rows'][m] for m in ('speeder', 'llara', 'tallrec')}))
     import matplotlib; matplotlib.use('Agg'); import matplotlib.pyplot as plt
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)

@@ -113,26 +113,44 @@ def pick_precision(setting: str = 'auto') -> str:
 class DivergenceError(RuntimeError):
     "The loss became NaN or infinite."
 
-def save_checkpoint(acc, path, model, state: dict, features_from=None):
-    "Every process calls it. Writes, atomically, a saved-model folder (`LLMRec.save`: `LLMRec.load` reads it) holding also `accelerate/` (`acc.save_state`: optimizer, scheduler, each process's RNG streams -- Python, NumPy, torch, CUDA -- and the accumulation step; the model's own weights are left to the folder by the hook `train` registers, so the frozen backbone is never written) and `state.json` (the loop position)."
-    path = Path(path); part = path.with_name(f'.{path.name}.partial')
-    if acc.is_main_process: shutil.rmtree(part, ignore_errors=True); model.save(part, features_from=features_from)
-    acc.wait_for_everyone()
-    acc.save_state(part / 'accelerate')
-    acc.wait_for_everyone()
+def _weights_outside(acc) -> None:
+    "Register, once per Accelerator, the hooks that leave the model's weights out of accelerate's state: checkpoints hold the trainable ones in the saved-model format, so the frozen backbone is never written."
+    if not getattr(acc, '_speeder_hooks', False):
+        acc.register_save_state_pre_hook(lambda models, weights, where: weights.clear())
+        acc.register_load_state_pre_hook(lambda models, where: models.clear())
+        acc._speeder_hooks = True
+
+def _on_main(acc, what: str, fn) -> None:
+    "Run `fn` on the main process; if it fails, every process raises (instead of the others waiting at the next barrier)."
+    err = None
     if acc.is_main_process:
-        (part / 'state.json').write_text(json.dumps(dict(state, processes=acc.num_processes), default=str))
-        replace_dir(part, path)
+        try: fn()
+        except Exception as e: err = f'{type(e).__name__}: {e}'
+    if acc.num_processes > 1: err = broadcast_object_list([err])[0]
+    if err: raise RuntimeError(f'{what} failed on the main process: {err}')
+
+def save_checkpoint(acc, path, model, state: dict, features_from=None):
+    "Every process calls it. Writes, atomically, a saved-model folder (`LLMRec.save`: `LLMRec.load` reads it) holding also `accelerate/` (`acc.save_state`: optimizer, scheduler, each process's RNG streams -- Python, NumPy, torch, CUDA -- and the accumulation step; no model weights) and `state.json` (the loop position). Several machines need `path` on a folder they all see."
+    path = Path(path); part = path.with_name(f'.{path.name}.partial'); _weights_outside(acc)
+    def weights(): shutil.rmtree(part, ignore_errors=True); model.save(part, features_from=features_from)
+    _on_main(acc, f'Saving {path}', weights)
+    acc.save_state(part / 'accelerate')   # every process writes its own random_states_<k>.pkl
     acc.wait_for_everyone()
+    def finish(): (part / 'state.json').write_text(json.dumps(dict(state, processes=acc.num_processes), default=str)); replace_dir(part, path)
+    _on_main(acc, f'Saving {path}', finish)
 
 def load_checkpoint(acc, path, model) -> dict:
-    "Every process calls it, after `acc.prepare`: the trained weights into `model`, accelerate's state into the prepared optimizer and scheduler and this process's RNG streams; returns the loop state."
-    path = Path(path)
+    "Every process calls it, after `acc.prepare`: the trained weights into `model`, accelerate's state into the prepared optimizer and scheduler and this process's RNG streams (checked: accelerate only logs a failure there); returns the loop state."
+    path = Path(path); _weights_outside(acc)
     if not (path / 'accelerate').is_dir():
         raise ValueError(f'{path} is a resume checkpoint of an older speeder (no accelerate/ folder): its weights load with LLMRec.load, '
                          f'but training cannot continue from it exactly. Start a new output_dir (or delete {path.parent} to rerun from the beginning).')
+    rng_file = path / 'accelerate' / f'random_states_{acc.process_index}.pkl'
+    if not rng_file.exists(): raise FileNotFoundError(f'{rng_file} is missing: process {acc.process_index} cannot restore its random streams (a checkpoint copied in part?).')
     model.load_weights(path)
     acc.load_state(path / 'accelerate')
+    if not torch.equal(torch.load(rng_file, weights_only=False)['torch_manual_seed'], torch.get_rng_state()):
+        raise RuntimeError(f'accelerate did not restore the random streams from {rng_file}: resuming would not be exact.')
     return json.loads((path / 'state.json').read_text())
 
 # %% ../nbs/11_trainer.ipynb #1dcd4e16
@@ -162,11 +180,6 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     if main: out.mkdir(parents=True, exist_ok=True)
     if main and resume and existing_dir(ckpt / 'last') not in (None, ckpt / 'last'): (ckpt / 'last.old').rename(ckpt / 'last')   # a crash mid-swap left only the old one
     acc.wait_for_everyone()
-    acc.register_save_state_pre_hook(lambda models, weights, where: weights.clear())   # checkpoints hold the trainable weights in the saved-model format
-    acc.register_load_state_pre_hook(lambda models, where: models.clear())             # and load them with load_weights
-    log_f = open(out / 'log.jsonl', 'a') if main else None
-    def log(**r):
-        if main: log_f.write(json.dumps(r) + '\n'); log_f.flush()
     start = dict(stage_idx=0, epoch=0, step=0, global_step=0, best=-1.0, best_metrics=None, data=ds.key, prompts=0, train_s=0.)
     if resume and (ckpt / 'last' / 'state.json').exists():
         saved = json.loads((ckpt / 'last' / 'state.json').read_text())
@@ -178,14 +191,22 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                              f"--num_processes {saved['processes']} (data shards and random streams are per process), or use another output_dir.")
         start.update({k: v for k, v in saved.items() if k in start})
         acc.print(f"resuming from {ckpt / 'last'}: stage #{start['stage_idx']} epoch {start['epoch']} step {start['step']}")
+        if main and 'log_lines' in saved:   # what was logged after the checkpoint (a crash) is done again: drop it
+            lines = (out / 'log.jsonl').read_text().splitlines(keepends=True)
+            (out / 'log.jsonl').write_text(''.join(lines[:saved['log_lines']]))
+    log_f = open(out / 'log.jsonl', 'a') if main else None
+    n_log = len((out / 'log.jsonl').read_text().splitlines()) if main else 0
+    def log(**r):
+        nonlocal n_log
+        if main: log_f.write(json.dumps(r) + '\n'); log_f.flush(); n_log += 1
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
     gs, best, best_metrics, seen = start['global_step'], start['best'], start['best_metrics'], start['prompts']
     sel = cfg.metric_for(acc.unwrap_model(model))
     t0 = time.time() - start['train_s']; stopped = False   # wall time and prompts count on across resumed sittings
     feats_from = None   # after this call's first checkpoint, later ones link its (frozen) features file instead of writing it again
-    state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0)
+    state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0, log_lines=n_log)
     for si in range(start['stage_idx'], len(cfg.stages)):
-        stage = cfg.stages[si]; acc.free_memory()   # the last stage's optimizer and scheduler leave accelerate's state
+        stage = cfg.stages[si]; wrapped = opt_p = sched = None; acc.free_memory()   # the last stage's optimizer and scheduler leave accelerate's state
         um = acc.unwrap_model(model); counts = set_stage(um, stage)
         opt = _optimizer(um, cfg)
         steps_per_epoch = math.ceil(math.ceil(cfg.samples_per_epoch / (cfg.batch_size * acc.num_processes)) / cfg.grad_accum)
@@ -206,7 +227,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             prompts = draw_train_prompts(acc.unwrap_model(model), ds, cfg, stage, ep)
             dl = acc.prepare(DataLoader(prompts, batch_size=cfg.batch_size, shuffle=False, collate_fn=collate))
             n_batches = len(dl)
-            if skip: dl = acc.skip_first_batches(dl, skip * cfg.grad_accum)
+            if skip: dl = acc.skip_first_batches(dl, min(skip * cfg.grad_accum, n_batches))   # the epoch's last step may have had fewer batches
             wrapped.train(); run = 0.; k = 0
             n_steps = math.ceil(n_batches / cfg.grad_accum)   # progress: one printed line every cfg.print_every steps (no bar: it would flood a log)
             step = skip

@@ -98,6 +98,20 @@ def test_resume_at_a_stage_boundary_is_exact(tmp_path):
     assert valid(tmp_path / 'run' / 'log.jsonl') == valid(tmp_path / 'full' / 'log.jsonl')
 
 
+def test_resume_on_a_short_last_step_after_a_crash(tmp_path):
+    "11 batches per epoch with accumulation 2 (the epoch's last step has one batch): a run stopped on that step, with a line logged after its checkpoint (as a crash leaves), resumes with the uninterrupted run's log."
+    ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(samples_per_epoch=44), tmp_path / 'full', progress=False)
+    ref = _losses(tmp_path / 'full' / 'log.jsonl')
+    assert len(ref) == 6 * 3
+    ds, model = tiny_setup()
+    train(model, ds, tiny_cfg(samples_per_epoch=44, max_steps=12), tmp_path / 'run', progress=False)   # stage 2, epoch 0, its short last step
+    with open(tmp_path / 'run' / 'log.jsonl', 'a') as f: f.write(json.dumps(dict(kind='step', stage=2, epoch=1, step=1, loss=0., grad_norm=0.)) + '\n')
+    ds, model = tiny_setup(init_seed=1)
+    train(model, ds, tiny_cfg(samples_per_epoch=44), tmp_path / 'run', progress=False)
+    assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
+
+
 def test_resume_refuses_another_process_count(tmp_path):
     ds, model = tiny_setup()
     train(model, ds, tiny_cfg(max_steps=2), tmp_path / 'run', progress=False)
