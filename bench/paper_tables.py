@@ -187,7 +187,7 @@ def efficiency(a):
             for r in rs: ax.annotate(f"{r['llara'][key] / r['speeder'][key]:.1f}x", (r['n'], 1e3 * r['llara'][key]), textcoords='offset points', xytext=(0, 5), ha='center', fontsize=8)
             ax.set_title(f'{what}, titles: {titles}'); ax.set_ylabel('ms / sample'); ax.grid(alpha=.3)
             if i == 1: ax.set_xlabel('history length n (n_max)')
-    axes[0, 0].legend(); fig.suptitle('Per-sample cost vs history length (CPU, SmolLM2-135M + LoRA; labels: LLaRA-style / Speeder). Paper: 2.5x training, ~4x inference')
+    axes[0, 0].legend(); fig.suptitle('Per-sample cost vs history length (CPU, fp32, one thread, SmolLM2-135M + LoRA)\nlabels: LLaRA-style ÷ Speeder; the paper reports 2.5x (training) and ~4x (inference)')
     fig.tight_layout(); fig.savefig(ROOT / 'bench/results/efficiency_n.png', dpi=110)
     md = ['![efficiency](efficiency_n.png)', '', '| titles | n | tokens S / L / T | train ms S / L / T | LLaRA ÷ Speeder train | generation ms S / L / T | LLaRA ÷ Speeder generation |', '|---|---|---|---|---|---|---|']
     for r in rows:
