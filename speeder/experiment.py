@@ -44,6 +44,7 @@ PARAMS = dict(   # name: (default, help)
     choice_loss=(None, "weight of a cross-entropy over the candidates as score ranks them (an extra); 0: only the paper's answer-token loss"),
     prior=(None, "extras added to the pointer head: 'popularity', 'sequential', each with a learnt weight"),
     distill=(None, "weight of a KL term teaching the LM head's letters the pointer's distribution (an extra)"),
+    copy_frac=(0.0, 'fraction of training recommendation prompts whose target is also placed in the history (a copy curriculum, an extra)'),
     guide=(None, 'pointer-guided generation (an extra), reported as guided_* beside the plain generation'),
     wording=('compact', "prompt text: 'compact' (~45 tokens) or 'instruct' (chat template + instruction, ~80)"),
     lora_dropout=(0.0, 'LoRA dropout; 0.05 costs ~12% of CPU step time'),
@@ -137,7 +138,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
-                        select_metric=p['select_metric'], seed=p['seed'])
+                        select_metric=p['select_metric'], seed=p['seed'], copy_frac=p['copy_frac'])
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)
@@ -151,8 +152,9 @@ def _flat(d: dict, pre: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
 
 def config_diff(old: dict, new: dict) -> list:
-    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, image_dir, readers) is not a difference."
-    o, n = _flat(old), _flat(new)
+    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, image_dir, readers) is not a difference. A field that an older saved configuration lacks counts as its default (a new field's default keeps the older behaviour)."
+    norm = lambda d: _flat(json.loads(json.dumps(asdict(ExperimentConfig.from_dict(d)))))
+    o, n = norm(old), norm(new)
     return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
 
 def _check_same_run(cfg: ExperimentConfig, write: bool = True):

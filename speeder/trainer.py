@@ -35,6 +35,7 @@ class TrainConfig:
     min_history: int = 3 # shortest history for a prefix sample
     ppt: bool = True # mix Position Proxy Task prompts into training
     ppt_frac: float = 0.2 # fraction of PPT prompts
+    copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
     batch_size: int = 8
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
     lr_lora: float = 5e-4
@@ -78,7 +79,9 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
         for j in rng.choice(len(seqs), n_rec, p=w / w.sum()):
             s = seqs[j]; cut = int(rng.integers(cfg.min_history, len(s)))   # target s[cut]; the history is what came before it
             cands, label = draw_candidates(s[:cut + 1], ds.n_items, C, rng, seen[str(sp.users[j])])
-            out.append(dict(kind='rec', seq=int(j), cut=cut, history=s[:cut][-n_max:], candidates=cands.tolist(), label=label))
+            h = s[:cut][-n_max:]; copy = bool(cfg.copy_frac) and rng.random() < cfg.copy_frac   # no extra draw without copies: the same samples as before
+            if copy: h = list(h[-(n_max - 1):]); h.insert(int(rng.integers(0, len(h) + 1)), s[cut])
+            out.append(dict(kind='rec', seq=int(j), cut=cut, history=h, candidates=cands.tolist(), label=label, copy=copy))
     else:
         for j in rng.choice(len(seqs), n_rec, replace=n_rec > len(seqs)):
             out.append(dict(kind='rec', seq=int(j), cut=len(seqs[j]) - 1, history=sp.history(j)[-n_max:], candidates=sp.candidates[j].tolist(), label=int(sp.labels[j])))
