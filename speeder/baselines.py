@@ -4,7 +4,6 @@
 
 # %% ../nbs/14_baselines.ipynb #2439c0c1
 from __future__ import annotations
-import torch
 import torch.nn as nn
 
 from .encoders import Features
