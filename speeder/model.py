@@ -37,6 +37,7 @@ class SpeederConfig:
     ppl: bool = True # add position prompts to history item tokens (Eq. 17)
     readout: str = 'index' # what `score` ranks: 'index' = the LM head's logits of the candidates' index tokens (paper); 'candidate' = a pointer head, a yes-logit read at each candidate's item token (an extra). Generation always uses the plain LM head
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
+    center_items: bool = False # standardise item tokens across items before that scaling (BatchNorm without affine: batch statistics in training, running ones at evaluation), so no direction common to every item can dominate them
     choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices as `score` ranks them (the pointer head's loss with readout='candidate'), added to the paper's answer-token loss
     prior: tuple = () # extras added to the pointer head's logits (readout='candidate'): 'popularity' (log training count) and / or 'sequential' ($E_s$'s own next-item score for the prompt's history), each with a learnt weight
     distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
@@ -141,6 +142,7 @@ class LLMRec(nn.Module):
             self.llm = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                                       target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
         self.items = self.build_items(features, d)
+        self.item_norm = nn.BatchNorm1d(d, affine=False) if cfg.center_items and self.items is not None else None
         self.prompts = PromptBuilder(tok, cfg.prompt, titles)
         self.priors = None
         if cfg.prior:
@@ -175,6 +177,7 @@ class LLMRec(nn.Module):
         "(..., d) soft tokens for item indices (from the pre-computed cache when one is set)."
         if self._cache is not None: return self._cache[items.to(self._cache.device)]
         x = self.encode_items(items)
+        if self.item_norm is not None: x = self.item_norm(x.reshape(-1, x.shape[-1])).view_as(x)
         return F.normalize(x, dim=-1) * self.token_norm if self.cfg.normalize_items else x
 
     @torch.no_grad()
