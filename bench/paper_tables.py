@@ -8,7 +8,7 @@ Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) 
 runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
 from its checkpoint, so rerunning the same command continues where the last sitting stopped. After every run the
 tables are rewritten from whatever has finished (each row states its seeds) into bench/results/paper_tables_<scale>.md
-and .json, and each finished run's metrics.json and log.jsonl are copied to bench/results/paper_tables_runs/<scale>/
+and .json, and each finished run's experiment.json, metrics.json and log.jsonl are copied to bench/results/paper_tables_runs/<scale>/
 (committed: a fresh checkout reuses them instead of training again). All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
 
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDS = ROOT / 'bench/results/paper_tables_runs'   # metrics.json + log.jsonl of every finished run, committed
+RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
                 hours='about 0.5 h per Speeder run and 1 h per title-baseline run on one idle core: Table 2 about 13 h, Table 3 about 12 h for 3 seeds'),
@@ -56,10 +56,11 @@ def run(a, table, name, params, seed) -> dict | None:
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
          'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
-    if (run_dir / 'metrics.json').exists():
-        diff = config_diff(json.loads((run_dir / 'metrics.json').read_text())['config'], json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
+    if (run_dir / 'metrics.json').exists():   # experiment.json: the settings as given (metrics.json's config also holds what the model derived from its inputs)
+        diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
         if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '
                           f'move it away, or run with another --runs folder.')
+    elif a.collect: return None   # tables from finished runs only
     else:
         args = [x for k, v in p.items() for x in (f'--{k}', v if isinstance(v, str) else json.dumps(v))]
         print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
@@ -67,7 +68,7 @@ def run(a, table, name, params, seed) -> dict | None:
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
     if run_dir != record:
         record.mkdir(parents=True, exist_ok=True)
-        for f in ('metrics.json', 'log.jsonl'): shutil.copyfile(run_dir / f, record / f)
+        for f in ('experiment.json', 'metrics.json', 'log.jsonl'): shutil.copyfile(run_dir / f, record / f)
     return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
 
 
@@ -157,7 +158,7 @@ def main(a):
                     res[('t3', name, seed)] = run(a, 't2', f'speeder ({a.ablation_config})', TABLE2[f'speeder ({a.ablation_config})'], seed)
                 else: res[('t3', name, seed)] = run(a, 't3', name, dict(config=a.ablation_config, **p), seed)
                 write(a, res)
-    if 'efficiency' in a.only:
+    if 'efficiency' in a.only and not a.collect:
         if a.scale == 'gpu': print('efficiency: on a GPU, bench/gpu_bench.py (run by bench/gpu.sh) times Speeder vs LLaRA-style on a 7B-shaped backbone; this sweep is the CPU one')
         else: efficiency(a)
     write(a, res)
@@ -208,5 +209,6 @@ if __name__ == '__main__':
     ap.add_argument('--backbone', default=None, help='HF name or folder (gpu scale: the 7B backbone)')
     ap.add_argument('--eff-rounds', type=int, default=3)
     ap.add_argument('--runs', default='runs')
+    ap.add_argument('--collect', action='store_true', help='write the tables from finished runs only (train nothing)')
     a = ap.parse_args(); a.seeds = a.seeds or SCALES[a.scale]['seeds']
     main(a)

@@ -1,0 +1,58 @@
+"""How distinguishable a trained model's item tokens are: the soft tokens the LLM reads, for every catalogue item.
+
+    .venv/bin/python bench/item_geometry.py runs/ml-100k/paper-center-seed0 runs/ml-100k/tables-cpu/t2-llara-seed0 ...
+
+Per run (its checkpoints/best): the mean and 95th percentile of the cosine similarity between two different items'
+tokens (as `item_tokens` gives them, after normalisation; what the LLM sees), and, before normalisation, the norm of
+the component common to all items against the mean norm of what is left per item. Tokens that all point one way
+(cosine near 1) cannot tell items apart, whatever the LLM learns. Written to bench/results/item_geometry.md.
+"""
+import argparse, json, sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def untrained(run):
+    "The run's model as `run_experiment` builds it, before any training (the same seed, features and backbone)."
+    from speeder.backbone import load_backbone
+    from speeder.core import seed_everything
+    from speeder.data import load_dataset
+    from speeder.experiment import ExperimentConfig, _features
+    from speeder.model import METHODS
+    from speeder.sequential import train_counts
+    cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text())); mc = cfg.model
+    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=mc.n_max, seed=cfg.seed, verbose=False, **cfg.options)
+    feats = _features(cfg, ds, False); llm, tok = load_backbone(mc.backbone)
+    seed_everything(cfg.seed)
+    return METHODS[cfg.method](mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
+
+
+def geometry(run, init: bool = False) -> dict:
+    from speeder.model import LLMRec
+    m = (untrained(run) if init else LLMRec.load(Path(run) / 'checkpoints' / 'best')).eval()
+    if init: run = f'{run} (untrained)'
+    if m.items is None: return dict(run=str(run), method=m.method, note='no item tokens (titles only)')
+    with torch.no_grad():
+        items = torch.arange(len(m.titles))
+        t = m.item_tokens(items).float(); x = m.encode_items(items).float()
+        tn = torch.nn.functional.normalize(t, dim=-1); cs = (tn @ tn.T)[~torch.eye(len(t), dtype=torch.bool)]
+        mu = x.mean(0)
+    return dict(run=str(run), method=m.method, center_items=m.cfg.center_items, cos_mean=cs.mean().item(), cos_p95=cs.quantile(0.95).item(),
+                common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item())
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('runs', nargs='+'); ap.add_argument('--out', default='bench/results/item_geometry.md')
+    ap.add_argument('--init', action='store_true', help="also each run's model before training")
+    a = ap.parse_args()
+    rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
+    md = [f'Item-token geometry of trained models (best checkpoints). Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}`', '',
+          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm |', '|---|---|---|---|---|---|---|']
+    for r in rows:
+        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | |")
+        else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} |")
+    (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
