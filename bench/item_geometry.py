@@ -22,6 +22,7 @@ def untrained(run):
     from speeder.data import load_dataset
     from speeder.experiment import ExperimentConfig, _features
     from speeder.model import METHODS
+    import speeder.baselines  # registers the baselines
     from speeder.sequential import train_counts
     cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text())); mc = cfg.model
     ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=mc.n_max, seed=cfg.seed, verbose=False, **cfg.options)
