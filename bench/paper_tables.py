@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
-                hours='about 0.5 h per Speeder run and 1 h per title-baseline run on one idle core: Table 2 about 13 h, Table 3 about 12 h for 3 seeds'),
+                hours='one run takes 10-30 min of one core with bf16 autocast (a CPU with AMX), 0.5-1 h in fp32: Table 2 about 2 h and Table 3 about 3 h per seed with bf16'),
     'gpu': dict(params=dict(samples_per_epoch=20000, epochs=[1, 1, 5], batch_size=32, grad_accum=4, n_max=20, text_encoder='llm'), seeds=[0, 1, 2, 3, 4],
                 hours='not measured yet (no GPU run so far)'),
 }
