@@ -3,6 +3,7 @@
     .venv/bin/python bench/paper_tables.py --scale cpu                     # this machine; resumable, many sittings
     python bench/paper_tables.py --scale gpu --backbone path/to/Llama-2-7b  # a GPU machine, the paper's budgets
     .venv/bin/python bench/paper_tables.py --scale cpu --only table2 --rows llara "speeder (paper)" --seeds 0
+    .venv/bin/python bench/paper_tables.py --scale cpu --only table2 table3 --seeds 0 --collect   # tables from finished runs, no training
 
 Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) in its own process, in
 runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
