@@ -7,7 +7,7 @@ tokens (as `item_tokens` gives them, after normalisation; what the LLM sees), an
 the component common to all items against the mean norm of what is left per item. Tokens that all point one way
 (cosine near 1) cannot tell items apart, whatever the LLM learns. Written to bench/results/item_geometry.md.
 """
-import argparse, json, sys
+import argparse, json
 from pathlib import Path
 
 import torch

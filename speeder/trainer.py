@@ -21,8 +21,8 @@ from .mpo import set_stage
 from .prompt import collate
 
 # %% auto #0
-__all__ = ['TrainConfig', 'draw_train_samples', 'draw_train_prompts', 'warmup_cosine', 'cpu_has_amx', 'pick_precision',
-           'DivergenceError', 'save_checkpoint', 'load_checkpoint', 'train']
+__all__ = ['TrainConfig', 'plant_target', 'draw_train_samples', 'draw_train_prompts', 'warmup_cosine', 'cpu_has_amx',
+           'pick_precision', 'DivergenceError', 'save_checkpoint', 'load_checkpoint', 'train']
 
 # %% ../nbs/11_trainer.ipynb #308c630c
 @dataclass
@@ -64,6 +64,11 @@ class TrainConfig:
         return 'vhr1' if self.eval_generate else 'letter_hr1'
 
 # %% ../nbs/11_trainer.ipynb #857b93a4
+def plant_target(history: list, target: int, n_max: int, rng) -> list:
+    "The copy curriculum's history: the last `n_max` - 1 items of `history` with `target` inserted at a random position."
+    h = list(history[-(n_max - 1):]); h.insert(int(rng.integers(0, len(h) + 1)), target)
+    return h
+
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
     "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label), from train sequences only, seeded by (seed, stage, epoch)."
     rng = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch])   # its own stream, apart from the split / candidate / PPT streams
@@ -80,7 +85,7 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
             s = seqs[j]; cut = int(rng.integers(cfg.min_history, len(s)))   # target s[cut]; the history is what came before it
             cands, label = draw_candidates(s[:cut + 1], ds.n_items, C, rng, seen[str(sp.users[j])])
             h = s[:cut][-n_max:]; copy = bool(cfg.copy_frac) and rng.random() < cfg.copy_frac   # no extra draw without copies: the same samples as before
-            if copy: h = list(h[-(n_max - 1):]); h.insert(int(rng.integers(0, len(h) + 1)), s[cut])
+            if copy: h = plant_target(h, s[cut], n_max, rng)
             out.append(dict(kind='rec', seq=int(j), cut=cut, history=h, candidates=cands.tolist(), label=label, copy=copy))
     else:
         for j in rng.choice(len(seqs), n_rec, replace=n_rec > len(seqs)):
