@@ -38,6 +38,7 @@ class SpeederConfig:
     readout: str = 'index' # what `score` ranks: 'index' = the LM head's logits of the candidates' index tokens (paper); 'candidate' = a pointer head, a yes-logit read at each candidate's item token (an extra). Generation always uses the plain LM head
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
     center_items: bool = False # standardise item tokens across items before that scaling (BatchNorm without affine: batch statistics in training, running ones at evaluation), so no direction common to every item can dominate them
+    whiten_items: bool = False # ZCA-whiten item tokens before that scaling, with the mean and covariance of the item encoder's outputs over the catalogue (a fixed sample of at most 4,096 items) recomputed from the current weights at every pass, without gradient: a centred, full-rank token cloud whose items the LLM can tell apart (an extra; README, "Item tokens the LLM can tell apart")
     choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices as `score` ranks them (the pointer head's loss with readout='candidate'), added to the paper's answer-token loss
     prior: tuple = () # extras added to the pointer head's logits (readout='candidate'): 'popularity' (log training count) and / or 'sequential' ($E_s$'s own next-item score for the prompt's history), each with a learnt weight
     distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
@@ -52,6 +53,7 @@ class SpeederConfig:
         self.lora_targets, self.prior = tuple(self.lora_targets), tuple(self.prior)
         if isinstance(self.mrc, dict): self.mrc = MRCConfig(**self.mrc)
         if isinstance(self.prompt, dict): self.prompt = PromptConfig(**self.prompt)
+        if self.center_items and self.whiten_items: raise ValueError('SpeederConfig: center_items and whiten_items both normalise item tokens; choose one.')
         if set(self.prior) - {'popularity', 'sequential'}: raise ValueError(f"SpeederConfig.prior={self.prior}: a subset of ('popularity', 'sequential').")
         extras = [k for k in ('prior', 'distill', 'guide') if getattr(self, k)]
         if extras and self.readout != 'candidate': raise ValueError(f"SpeederConfig {extras} act on the pointer head: they need readout='candidate'.")
@@ -143,6 +145,9 @@ class LLMRec(nn.Module):
                                                       target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
         self.items = self.build_items(features, d)
         self.item_norm = nn.BatchNorm1d(d, affine=False) if cfg.center_items and self.items is not None else None
+        if cfg.whiten_items and self.items is not None:   # the catalogue sample whose statistics whiten the tokens (fixed: a function of the weights only)
+            n = len(next(iter(self.items.features.values())).x)
+            self.register_buffer('white_items', torch.randperm(n, generator=torch.Generator().manual_seed(0))[:4096].sort().values, persistent=False)
         self.prompts = PromptBuilder(tok, cfg.prompt, titles)
         self.priors = None
         if cfg.prior:
@@ -178,7 +183,17 @@ class LLMRec(nn.Module):
         if self._cache is not None: return self._cache[items.to(self._cache.device)]
         x = self.encode_items(items)
         if self.item_norm is not None: x = self.item_norm(x.reshape(-1, x.shape[-1])).view_as(x)
+        if self.cfg.whiten_items and self.items is not None:
+            mu, W = self.whitening()
+            with torch.autocast(self.device.type, enabled=False): x = (x.float() - mu) @ W   # fp32: W amplifies the weak directions
         return F.normalize(x, dim=-1) * self.token_norm if self.cfg.normalize_items else x
+
+    def whitening(self) -> tuple:
+        "(mean, ZCA matrix) of the item encoder's outputs over the catalogue sample, from the current weights, without gradient (`whiten_items`): eigenvalues floored at 1 % of their mean."
+        with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
+            X = self.encode_items(self.white_items).float(); mu = X.mean(0); Xc = X - mu
+            ev, V = torch.linalg.eigh(Xc.T @ Xc / len(X))
+            return mu, (V * (ev.clamp_min(0) + 1e-2 * ev.mean()).rsqrt()) @ V.T
 
     @torch.no_grad()
     def cache_item_tokens(self, batch_size: int = 1024):
