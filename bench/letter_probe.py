@@ -1,0 +1,137 @@
+"""Can the LM head learn to name a candidate's letter at all, and with which item tokens? The letter probe.
+
+    .venv/bin/python bench/letter_probe.py --tag w5e4 --tokens word               # one probe run (about 7 min on one thread)
+    .venv/bin/python bench/letter_probe.py --collect                              # the table, bench/results/letter_probe.md
+
+The copy task isolates the binding that the paper's answer needs (the LM head names the letter of the candidate it
+prefers): every training prompt has its target planted in the history (`speeder.trainer.plant_target`, as the
+`copy_frac` curriculum does), so the answer is "the candidate that is also in the history". A model that can tell the
+items apart and bind a candidate to its letter learns it; chance is 0.2. ml-100k, text only, seed 0, `n_max` 10,
+compact wording, the paper's readout and loss (LM head, answer tokens only), SmolLM2-135M + LoRA r16 on q/k/v/o, batch
+8, AdamW (LoRA `--lr`, item encoder and PPL `--lr-items`), 20 warm-up steps then a constant rate, bf16 autocast,
+one optimizer step per batch. Every `--every` steps, the first 160 valid samples are scored by the LM head's letter
+logits (one pass): with the target planted ("copy") and as they are ("real").
+
+The item tokens (`--tokens`), every one scaled to the word-embedding norm:
+- `mrc`: Speeder's MRC (trained with the LLM; `--center` = `center_items`); `--mrc-dropout` sets its dropout;
+- `mrc-whitened`: MRC, trained, its tokens ZCA-whitened over the whole catalogue at every pass, statistics without
+  gradient (what `SpeederConfig.whiten_items` does; this script's own copy of it ran under bf16 autocast);
+- `mrc-init-whitened`, `text-whitened`: fixed tokens, the untrained MRC's outputs / the MiniLM text features,
+  whitened once (a random rotation to 576 dimensions for the text features);
+- `word`: a fixed random vocabulary token's embedding per item; `gauss`: a fixed random Gaussian vector per item;
+  `title-mean`: the mean of the title's token embeddings.
+Each run writes bench/results/letter_probe/<tag>.json (its settings and curve).
+"""
+import argparse, json, time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / 'bench' / 'results' / 'letter_probe'
+TOKENS = ('mrc', 'mrc-whitened', 'mrc-init-whitened', 'text-whitened', 'word', 'gauss', 'title-mean')
+
+
+def fixed_tokens(kind, m, ds, feats, llm, tok):
+    "(N, d) fixed item tokens, before the norm scaling."
+    N, d = len(ds.titles), llm.config.hidden_size
+    E = llm.get_input_embeddings().weight.detach()
+    g = torch.Generator().manual_seed(1)
+    if kind == 'gauss': return torch.randn(N, d, generator=g)
+    if kind == 'word': return E[torch.randint(1000, 40000, (N,), generator=g)]
+    if kind == 'title-mean': return torch.stack([E[tok(' ' + t, add_special_tokens=False)['input_ids']].mean(0) for t in ds.titles])
+    with torch.no_grad():   # whitened once: the untrained MRC's outputs, or the text features
+        m.eval(); X = m.encode_items(torch.arange(N)).float() if kind == 'mrc-init-whitened' else feats['text'].x.float(); m.train()
+        X = X - X.mean(0); ev, V = torch.linalg.eigh(X.T @ X / N); keep = ev > ev.max() * 1e-4
+        W = X @ V[:, keep] / ev[keep].sqrt()
+        if W.shape[1] < d: W = W @ torch.linalg.qr(torch.randn(d, W.shape[1], generator=torch.Generator().manual_seed(2)))[0].T
+    return W
+
+
+def run(a):
+    from speeder.backbone import load_backbone
+    from speeder.data import load_dataset
+    from speeder.encoders import text_features
+    from speeder.model import SpeederConfig, SpeederModel
+    from speeder.mpo import set_stage
+    from speeder.mrc import MRCConfig
+    from speeder.prompt import PromptConfig, collate
+    from speeder.trainer import TrainConfig, draw_train_samples, plant_target
+    ds = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False)
+    feats = dict(text=text_features(ds)); llm, tok = load_backbone()
+    cfg = SpeederConfig(n_max=10, readout='index', center_items=a.center, lora_dropout=0.0, mrc=MRCConfig(modalities=('text',), dropout=a.mrc_dropout),
+                        prompt=PromptConfig(noun='movie', wording='compact'))
+    torch.manual_seed(0)
+    m = SpeederModel(cfg, llm, tok, feats, ds.titles, ds.item_ids); set_stage(m, 1)
+    if a.tokens == 'mrc-whitened':
+        allit, enc = torch.arange(len(ds.titles)), m.encode_items
+        def whitened(items):
+            with torch.no_grad():
+                X = enc(allit).float(); mu = X.mean(0); ev, V = torch.linalg.eigh((X - mu).T @ (X - mu) / len(X))
+                W = V @ torch.diag((ev.clamp_min(0) + 1e-2 * ev.mean()).rsqrt()) @ V.T
+            return F.normalize((enc(items).float() - mu) @ W, dim=-1) * m.token_norm
+        m.item_tokens = whitened
+    elif a.tokens != 'mrc':
+        T = F.normalize(fixed_tokens(a.tokens, m, ds, feats, llm, tok), dim=-1) * m.token_norm
+        m.item_tokens = lambda items: T[items.cpu()]
+    lora = [p for n, p in m.named_parameters() if p.requires_grad and 'lora_' in n]
+    rest = [p for n, p in m.named_parameters() if p.requires_grad and 'lora_' not in n] if a.lr_items > 0 else []
+    opt = torch.optim.AdamW([dict(params=lora, lr=a.lr)] + ([dict(params=rest, lr=a.lr_items)] if rest else []), weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1., 0.01 + s / 20))
+    samples = draw_train_samples(ds, TrainConfig(samples_per_epoch=a.steps * a.batch, ppt=False, copy_frac=a.copy, seed=0), 10, 1, 0)
+    prompts = [m.prompts.rec(d['history'], d['candidates'], d['label']) for d in samples]
+    rng, sp, ev_copy, ev_real, lab = np.random.default_rng(123), ds.valid, [], [], []
+    for i in range(a.n_eval):
+        h, c, l = list(sp.history(i)), sp.candidates[i].tolist(), int(sp.labels[i])
+        ev_copy.append(m.prompts.rec(plant_target(h, c[l], 10, rng), c)); ev_real.append(m.prompts.rec(h[-10:], c)); lab.append(l)
+    lab = torch.tensor(lab)
+
+    def evaluate():
+        m.eval(); out = {}
+        with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+            for name, ps in (('copy', ev_copy), ('real', ev_real)):
+                sc = torch.cat([m.score(collate(ps[i:i + 32], with_answer=False)) for i in range(0, len(ps), 32)])
+                out[name], out[name + '_p'] = float((sc.argmax(-1) == lab).float().mean()), float(sc[torch.arange(len(lab)), lab].mean())
+        m.train(); return out
+
+    log, losses, t0 = [], [], time.time(); m.train()
+    for step in range(a.steps):
+        with torch.autocast('cpu', dtype=torch.bfloat16): loss = m(collate(prompts[step * a.batch:(step + 1) * a.batch]))['loss']
+        loss.backward(); torch.nn.utils.clip_grad_norm_(lora + rest, 1.0); opt.step(); sched.step(); opt.zero_grad(); m.project_()
+        losses.append(loss.item())
+        if (step + 1) % a.every == 0 or step == 0:
+            e = dict(evaluate(), step=step + 1, loss=float(np.mean(losses[-a.every:])), min=(time.time() - t0) / 60)
+            print(a.tag, json.dumps(e), flush=True); log.append(e)
+    args = {k: getattr(a, k) for k in ('tokens', 'lr', 'lr_items', 'center', 'mrc_dropout', 'steps', 'batch', 'every', 'copy', 'n_eval')}
+    OUT.mkdir(parents=True, exist_ok=True); (OUT / f'{a.tag}.json').write_text(json.dumps(dict(args=args, log=log), indent=1))
+
+
+def collect():
+    rows = []
+    for f in sorted(OUT.glob('*.json')):
+        d = json.loads(f.read_text()); a, log = d['args'], d['log']
+        first = next((e['step'] for e in log if e['copy'] >= 0.8), None)
+        curve = ' / '.join(f"{e['copy']:.2f}" for e in log if e['step'] % 50 == 0)
+        what = a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
+        rows.append((first or 10**6, f"| {f.stem} | {what} | {a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'} | {a['lr']:g} | {curve} | "
+                     f"{first if first else 'not within ' + str(log[-1]['step'])} | {log[-1]['real']:.2f} |"))
+    md = ['Letter probe: the copy task (the target planted in every training prompt\'s history), valid copy accuracy of the LM head\'s letter (160 samples, chance 0.2). '
+          'Command per row: `.venv/bin/python bench/letter_probe.py --tag TAG --tokens ...` (settings in `bench/results/letter_probe/TAG.json`).', '',
+          '| tag | item tokens | MRC dropout | LoRA lr | copy accuracy at steps 50 / 100 / 150 / … | first step ≥ 0.8 | real prompts, last |', '|---|---|---|---|---|---|---|']
+    md += [r for _, r in sorted(rows)]
+    (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--tag'); ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
+    ap.add_argument('--lr', type=float, default=5e-4); ap.add_argument('--lr-items', type=float, default=1e-3); ap.add_argument('--mrc-dropout', type=float, default=0.1)
+    ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch', type=int, default=8); ap.add_argument('--every', type=int, default=50)
+    ap.add_argument('--copy', type=float, default=1.0); ap.add_argument('--n-eval', type=int, default=160); ap.add_argument('--collect', action='store_true')
+    a = ap.parse_args()
+    if a.collect: collect()
+    else:
+        if not a.tag: ap.error('--tag names the run')
+        run(a); collect()
