@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/letter_probe.py --tag w5e4 --tokens word               # one probe run (about 7 min on one thread)
     .venv/bin/python bench/letter_probe.py --collect                              # the table, bench/results/letter_probe.md
+    .venv/bin/python bench/letter_probe.py --geometry                             # how spread out each kind of token is
 
 The copy task isolates the binding that the paper's answer needs (the LM head names the letter of the candidate it
 prefers): every training prompt has its target planted in the history (`speeder.trainer.plant_target`, as the
@@ -108,6 +109,32 @@ def run(a):
     OUT.mkdir(parents=True, exist_ok=True); (OUT / f'{a.tag}.json').write_text(json.dumps(dict(args=args, log=log), indent=1))
 
 
+def geometry():
+    "Spread of each kind of item token over the catalogue (before the norm scaling): mean cosine between items, the cosine to each item's nearest other item, effective rank (exp of the entropy of the centred spectrum)."
+    from speeder.backbone import load_backbone
+    from speeder.data import load_dataset
+    from speeder.encoders import text_features
+    from speeder.model import SpeederConfig, SpeederModel
+    from speeder.mrc import MRCConfig
+    from speeder.prompt import PromptConfig
+    ds = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False)
+    feats = dict(text=text_features(ds)); llm, tok = load_backbone()
+    torch.manual_seed(0)
+    m = SpeederModel(SpeederConfig(n_max=10, mrc=MRCConfig(modalities=('text',)), prompt=PromptConfig(noun='movie', wording='compact')), llm, tok, feats, ds.titles, ds.item_ids).eval()
+    with torch.no_grad(): X = m.encode_items(torch.arange(len(ds.titles))).float()
+    kinds = {'MRC, untrained': X, 'MRC, untrained, standardised (center_items)': (X - X.mean(0)) / X.std(0)}
+    kinds.update({k: fixed_tokens(k, m, ds, feats, llm, tok) for k in ('word', 'gauss', 'title-mean', 'mrc-init-whitened')})
+    kinds['MiniLM text features'] = feats['text'].x
+    md = ['Item-token geometry over the ml-100k catalogue (text only, untrained MRC of seed 0). Command: `.venv/bin/python bench/letter_probe.py --geometry`', '',
+          '| tokens | mean cosine between items | nearest other item: median cosine | p90 | effective rank (of d) |', '|---|---|---|---|---|']
+    for k, T in kinds.items():
+        T = T.float(); U = F.normalize(T, dim=-1); C = U @ U.T; off = ~torch.eye(len(T), dtype=torch.bool)
+        nn = C.masked_fill(~off, -2).max(1).values
+        s = torch.linalg.svdvals(T - T.mean(0)); p = s ** 2 / (s ** 2).sum(); er = float(torch.exp(-(p * p.clamp_min(1e-12).log()).sum()))
+        md.append(f'| {k} | {C[off].mean():.3f} | {nn.median():.3f} | {nn.quantile(0.9):.3f} | {er:.0f} of {T.shape[1]} |')
+    (ROOT / 'bench' / 'results' / 'letter_probe_geometry.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+
+
 def collect():
     rows = []
     for f in sorted(OUT.glob('*.json')):
@@ -117,10 +144,15 @@ def collect():
         what = a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
         rows.append((first or 10**6, f"| {f.stem} | {what} | {a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'} | {a['lr']:g} | {curve} | "
                      f"{first if first else 'not within ' + str(log[-1]['step'])} | {log[-1]['real']:.2f} |"))
-    md = ['Letter probe: the copy task (the target planted in every training prompt\'s history), valid copy accuracy of the LM head\'s letter (160 samples, chance 0.2). '
-          'Command per row: `.venv/bin/python bench/letter_probe.py --tag TAG --tokens ...` (settings in `bench/results/letter_probe/TAG.json`).', '',
+    md = ['Letter probe: the copy task (the target planted in every training prompt\'s history), valid copy accuracy of the LM head\'s letter (160 samples, chance 0.2); '
+          'each row\'s settings and curve in `bench/results/letter_probe/TAG.json`, its command below the table.', '',
           '| tag | item tokens | MRC dropout | LoRA lr | copy accuracy at steps 50 / 100 / 150 / … | first step ≥ 0.8 | real prompts, last |', '|---|---|---|---|---|---|---|']
     md += [r for _, r in sorted(rows)]
+    md += ['', 'Commands:', '']
+    for f in sorted(OUT.glob('*.json')):
+        a = json.loads(f.read_text())['args']
+        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {f.stem} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
+                  f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
     (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 
@@ -129,9 +161,10 @@ if __name__ == '__main__':
     ap.add_argument('--tag'); ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
     ap.add_argument('--lr', type=float, default=5e-4); ap.add_argument('--lr-items', type=float, default=1e-3); ap.add_argument('--mrc-dropout', type=float, default=0.1)
     ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch', type=int, default=8); ap.add_argument('--every', type=int, default=50)
-    ap.add_argument('--copy', type=float, default=1.0); ap.add_argument('--n-eval', type=int, default=160); ap.add_argument('--collect', action='store_true')
+    ap.add_argument('--copy', type=float, default=1.0); ap.add_argument('--n-eval', type=int, default=160); ap.add_argument('--collect', action='store_true'); ap.add_argument('--geometry', action='store_true')
     a = ap.parse_args()
     if a.collect: collect()
+    elif a.geometry: geometry()
     else:
         if not a.tag: ap.error('--tag names the run')
         run(a); collect()
