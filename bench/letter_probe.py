@@ -152,7 +152,7 @@ def collect():
     for f in sorted(OUT.glob('*.json')):
         a = json.loads(f.read_text())['args']
         md.append(f"    .venv/bin/python bench/letter_probe.py --tag {f.stem} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
-                  f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
+                  f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f" --copy {a['copy']:g}" if a['copy'] != 1 else '') + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
     (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 
