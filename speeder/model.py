@@ -181,19 +181,23 @@ class LLMRec(nn.Module):
     def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
         "(..., d) soft tokens for item indices (from the pre-computed cache when one is set)."
         if self._cache is not None: return self._cache[items.to(self._cache.device)]
-        x = self.encode_items(items)
-        if self.item_norm is not None: x = self.item_norm(x.reshape(-1, x.shape[-1])).view_as(x)
         if self.cfg.whiten_items and self.items is not None:
             mu, W = self.whitening()
-            with torch.autocast(self.device.type, enabled=False): x = (x.float() - mu) @ W   # fp32: W amplifies the weak directions
+            with torch.autocast(self.device.type, enabled=False): x = (self.encode_items(items).float() - mu) @ W   # all fp32: removing the mean cancels a large common part, and W amplifies the weak directions
+        else:
+            x = self.encode_items(items)
+            if self.item_norm is not None: x = self.item_norm(x.reshape(-1, x.shape[-1])).view_as(x)
         return F.normalize(x, dim=-1) * self.token_norm if self.cfg.normalize_items else x
 
     def whitening(self) -> tuple:
-        "(mean, ZCA matrix) of the item encoder's outputs over the catalogue sample, from the current weights, without gradient (`whiten_items`): eigenvalues floored at 1 % of their mean."
-        with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
-            X = self.encode_items(self.white_items).float(); mu = X.mean(0); Xc = X - mu
-            ev, V = torch.linalg.eigh(Xc.T @ Xc / len(X))
-            return mu, (V * (ev.clamp_min(0) + 1e-2 * ev.mean()).rsqrt()) @ V.T
+        "(mean, ZCA matrix) of the item encoder's outputs over the catalogue sample, from the current weights, without gradient and without dropout (the same transform in training and evaluation) (`whiten_items`); 1 % of the eigenvalues' mean is added to each (regularisation)."
+        was = self.items.training; self.items.eval()
+        try:
+            with torch.no_grad(), torch.autocast(self.device.type, enabled=False):   # fp32 throughout
+                X = self.encode_items(self.white_items).float(); mu = X.mean(0); Xc = X - mu
+                ev, V = torch.linalg.eigh(Xc.T @ Xc / len(X))
+                return mu, (V * (ev.clamp_min(0) + 1e-2 * ev.mean()).rsqrt()) @ V.T
+        finally: self.items.train(was)
 
     @torch.no_grad()
     def cache_item_tokens(self, batch_size: int = 1024):
