@@ -13,7 +13,7 @@ compact wording, the paper's readout and loss (LM head, answer tokens only), Smo
 one optimizer step per batch. Every `--every` steps, the first 160 valid samples are scored by the LM head's letter
 logits (one pass): with the target planted ("copy") and as they are ("real").
 
-The item tokens (`--tokens`), every one scaled to the word-embedding norm:
+The item tokens (`--tokens`), each scaled to the word-embedding norm except `word` (used as it is):
 - `mrc`: Speeder's MRC (trained with the LLM; `--center` = `center_items`); `--mrc-dropout` sets its dropout;
 - `mrc-whitened`: MRC, trained, its tokens ZCA-whitened over the whole catalogue at every pass, statistics without
   gradient (what `SpeederConfig.whiten_items` does; this script's own copy of it ran under bf16 autocast);
@@ -75,7 +75,8 @@ def run(a):
             return F.normalize((enc(items).float() - mu) @ W, dim=-1) * m.token_norm
         m.item_tokens = whitened
     elif a.tokens != 'mrc':
-        T = F.normalize(fixed_tokens(a.tokens, m, ds, feats, llm, tok), dim=-1) * m.token_norm
+        T = fixed_tokens(a.tokens, m, ds, feats, llm, tok)
+        if a.tokens != 'word': T = F.normalize(T, dim=-1) * m.token_norm   # word embeddings as they are (their mean norm is that norm)
         m.item_tokens = lambda items: T[items.cpu()]
     lora = [p for n, p in m.named_parameters() if p.requires_grad and 'lora_' in n]
     rest = [p for n, p in m.named_parameters() if p.requires_grad and 'lora_' not in n] if a.lr_items > 0 else []
@@ -135,6 +136,13 @@ def geometry():
     (ROOT / 'bench' / 'results' / 'letter_probe_geometry.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 
+def label_mix(n: int = 160) -> str:
+    "What answering one fixed letter scores on the probe's evaluation samples (their labels are not uniform)."
+    from speeder.data import load_dataset
+    lab = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False).valid.labels[:n]
+    return ', '.join(f'{L} {np.mean(lab == k):.3f}' for k, L in enumerate('ABCDE'))
+
+
 def collect():
     rows = []
     for f in sorted(OUT.glob('*.json')):
@@ -145,7 +153,9 @@ def collect():
         rows.append((first or 10**6, f"| {f.stem} | {what} | {a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'} | {a['lr']:g} | {curve} | "
                      f"{first if first else 'not within ' + str(log[-1]['step'])} | {log[-1]['real']:.2f} |"))
     md = ['Letter probe: the copy task (the target planted in every training prompt\'s history), valid copy accuracy of the LM head\'s letter (160 samples, chance 0.2); '
-          'each row\'s settings and curve in `bench/results/letter_probe/TAG.json`, its command below the table.', '',
+          'each row\'s settings and curve in `bench/results/letter_probe/TAG.json`, its command below the table. '
+          f'The labels of these samples are not uniform: always answering one letter scores {label_mix()} (step 1 is "always A" in every run). One seed; '
+          'a run\'s training prompts are drawn for its own --steps, so runs of different lengths see different draws.', '',
           '| tag | item tokens | MRC dropout | LoRA lr | copy accuracy at steps 50 / 100 / 150 / … | first step ≥ 0.8 | real prompts, last |', '|---|---|---|---|---|---|---|']
     md += [r for _, r in sorted(rows)]
     md += ['', 'Commands:', '']
