@@ -51,21 +51,27 @@ def fixed_tokens(kind, m, ds, feats, llm, tok):
     return W
 
 
-def run(a):
+def setup(center: bool = False, mrc_dropout: float = 0.1):
+    "The probe's data (ml-100k, text only, seed 0), text features, backbone and an untrained text-only Speeder (seed 0)."
     from speeder.backbone import load_backbone
     from speeder.data import load_dataset
     from speeder.encoders import text_features
     from speeder.model import SpeederConfig, SpeederModel
-    from speeder.mpo import set_stage
     from speeder.mrc import MRCConfig
-    from speeder.prompt import PromptConfig, collate
-    from speeder.trainer import TrainConfig, draw_train_samples, plant_target
+    from speeder.prompt import PromptConfig
     ds = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False)
     feats = dict(text=text_features(ds)); llm, tok = load_backbone()
-    cfg = SpeederConfig(n_max=10, readout='index', center_items=a.center, lora_dropout=0.0, mrc=MRCConfig(modalities=('text',), dropout=a.mrc_dropout),
+    cfg = SpeederConfig(n_max=10, readout='index', center_items=center, lora_dropout=0.0, mrc=MRCConfig(modalities=('text',), dropout=mrc_dropout),
                         prompt=PromptConfig(noun='movie', wording='compact'))
     torch.manual_seed(0)
-    m = SpeederModel(cfg, llm, tok, feats, ds.titles, ds.item_ids); set_stage(m, 1)
+    return ds, feats, llm, tok, SpeederModel(cfg, llm, tok, feats, ds.titles, ds.item_ids)
+
+
+def run(a):
+    from speeder.mpo import set_stage
+    from speeder.prompt import collate
+    from speeder.trainer import TrainConfig, draw_train_samples, plant_target
+    ds, feats, llm, tok, m = setup(center=a.center, mrc_dropout=a.mrc_dropout); set_stage(m, 1)
     if a.tokens == 'mrc-whitened':
         allit, enc = torch.arange(len(ds.titles)), m.encode_items
         def whitened(items):
@@ -112,16 +118,7 @@ def run(a):
 
 def geometry():
     "Spread of each kind of item token over the catalogue (before the norm scaling): mean cosine between items, the cosine to each item's nearest other item, effective rank (exp of the entropy of the centred spectrum)."
-    from speeder.backbone import load_backbone
-    from speeder.data import load_dataset
-    from speeder.encoders import text_features
-    from speeder.model import SpeederConfig, SpeederModel
-    from speeder.mrc import MRCConfig
-    from speeder.prompt import PromptConfig
-    ds = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False)
-    feats = dict(text=text_features(ds)); llm, tok = load_backbone()
-    torch.manual_seed(0)
-    m = SpeederModel(SpeederConfig(n_max=10, mrc=MRCConfig(modalities=('text',)), prompt=PromptConfig(noun='movie', wording='compact')), llm, tok, feats, ds.titles, ds.item_ids).eval()
+    ds, feats, llm, tok, m = setup(); m.eval()
     with torch.no_grad(): X = m.encode_items(torch.arange(len(ds.titles))).float()
     kinds = {'MRC, untrained': X, 'MRC, untrained, standardised (center_items)': (X - X.mean(0)) / X.std(0)}
     kinds.update({k: fixed_tokens(k, m, ds, feats, llm, tok) for k in ('word', 'gauss', 'title-mean', 'mrc-init-whitened')})
