@@ -83,6 +83,20 @@ def step_seconds(run_dir) -> float:
     return last - spent
 
 
+def time_ratio(sp, ll) -> float:
+    """LLaRA-style's training time per prompt over Speeder's. From the efficiency bench at the runs' n_max with the data's titles
+    where it exists: both methods timed interleaved in one process, so the machine's load cancels (two runs' own clocks, taken
+    at different times on a shared machine, differed by 1.6x between seeds 0 and 1). Otherwise (a GPU machine) from the two
+    runs' step time, validation excluded."""
+    n = sp['config']['model']['n_max']
+    f = ROOT / f'bench/results/efficiency_n/n{n}-own.json'
+    if f.exists():
+        r = json.loads(f.read_text())['rows']; ratio = r['llara']['train'] / r['speeder']['train']; src = f.relative_to(ROOT)
+    else: ratio = ll['step_s'] / sp['step_s']; src = 'the two runs\' step time'
+    print(f'   equal wall-clock: LLaRA-style / Speeder training time per prompt = {ratio:.2f} ({src})', flush=True)
+    return ratio
+
+
 def stat(vals):
     v = [x for x in vals if x is not None]
     return '—' if not v else f'{np.mean(v):.3f} ± {np.std(v):.3f}' if len(v) > 1 else f'{v[0]:.3f}'
@@ -148,7 +162,7 @@ def main(a):
                 res[('t2', name, seed)] = run(a, 't2', name, p, seed); write(a, res)
             sp, ll = res.get(('t2', 'speeder (paper)', seed)), res.get(('t2', 'llara', seed))
             if sp and ll and (not a.rows or EQUAL_TIME in a.rows):   # equal wall-clock: Speeder gets LLaRA-style's training time
-                n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * ll['step_s'] / sp['step_s']))   # training steps only, validation excluded
+                n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * time_ratio(sp, ll)))
                 res[('t2', EQUAL_TIME, seed)] = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed); write(a, res)
     if 'table3' in a.only:
         for seed in a.seeds:
