@@ -178,11 +178,11 @@ class LLMRec(nn.Module):
         return self.item_tokens(batch.slot_items.to(self.device))
 
     # --- item tokens -------------------------------------------------------------------------
-    def item_tokens(self, items: torch.Tensor) -> torch.Tensor:
-        "(..., d) soft tokens for item indices (from the pre-computed cache when one is set)."
+    def item_tokens(self, items: torch.Tensor, whitening: tuple | None = None) -> torch.Tensor:
+        "(..., d) soft tokens for item indices (from the pre-computed cache when one is set); `whitening`: `self.whitening()` if already computed for the current weights."
         if self._cache is not None: return self._cache[items.to(self._cache.device)]
         if self.cfg.whiten_items and self.items is not None:
-            mu, W = self.whitening()
+            mu, W = whitening or self.whitening()
             with torch.autocast(self.device.type, enabled=False): x = (self.encode_items(items).float() - mu) @ W   # all fp32: removing the mean cancels a large common part, and W amplifies the weak directions
         else:
             x = self.encode_items(items)
@@ -205,7 +205,8 @@ class LLMRec(nn.Module):
         self.eval(); self._cache = None
         if self.items is None: return self   # no soft tokens (titles only)
         n = len(next(iter(self.items.features.values())).x)
-        self._cache = torch.cat([self.item_tokens(torch.arange(i, min(i + batch_size, n), device=self.device)) for i in range(0, n, batch_size)])
+        wh = self.whitening() if self.cfg.whiten_items else None   # once for every chunk
+        self._cache = torch.cat([self.item_tokens(torch.arange(i, min(i + batch_size, n), device=self.device), wh) for i in range(0, n, batch_size)])
         return self
 
     def train(self, mode: bool = True):
