@@ -3,6 +3,7 @@
     .venv/bin/python bench/letter_probe.py --tag w5e4 --tokens word               # one probe run (about 7 min on one thread)
     .venv/bin/python bench/letter_probe.py --collect                              # the table, bench/results/letter_probe.md
     .venv/bin/python bench/letter_probe.py --geometry                             # how spread out each kind of token is
+    .venv/bin/python bench/letter_probe.py --task ppt --tag ppt-word --tokens word --steps 600   # the PPT probe (below)
 
 The copy task isolates the binding that the paper's answer needs (the LM head names the letter of the candidate it
 prefers): every training prompt has its target planted in the history (`speeder.trainer.plant_target`, as the
@@ -21,6 +22,11 @@ The item tokens (`--tokens`), each scaled to the word-embedding norm except `wor
   whitened once (a random rotation to 576 dimensions for the text features);
 - `word`: a fixed random vocabulary token's embedding per item; `gauss`: a fixed random Gaussian vector per item;
   `title-mean`: the mean of the title's token embeddings.
+
+`--task ppt` asks the same of the Position Proxy Task (Eq. 14): every training prompt is a PPT prompt (three history
+items, answer yes / no, drawn as the trainer draws them), and the accuracy is the LM head's yes / no on the first
+`--n-eval` valid PPT triples (the share of "yes" among them is the majority baseline). It tells whether PPT is
+learnable at all with a given kind of item token, apart from the 20 % share of the 3,600 prompts it gets in MPO.
 Each run writes bench/results/letter_probe/<tag>.json (its settings and curve).
 """
 import argparse, json, time
@@ -88,18 +94,27 @@ def run(a):
     rest = [p for n, p in m.named_parameters() if p.requires_grad and 'lora_' not in n] if a.lr_items > 0 else []
     opt = torch.optim.AdamW([dict(params=lora, lr=a.lr)] + ([dict(params=rest, lr=a.lr_items)] if rest else []), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1., 0.01 + s / 20))
-    samples = draw_train_samples(ds, TrainConfig(samples_per_epoch=a.steps * a.batch, ppt=False, copy_frac=a.copy, seed=0), 10, 1, 0)
-    prompts = [m.prompts.rec(d['history'], d['candidates'], d['label']) for d in samples]
-    rng, sp, ev_copy, ev_real, lab = np.random.default_rng(123), ds.valid, [], [], []
-    for i in range(a.n_eval):
-        h, c, l = list(sp.history(i)), sp.candidates[i].tolist(), int(sp.labels[i])
-        ev_copy.append(m.prompts.rec(plant_target(h, c[l], 10, rng), c)); ev_real.append(m.prompts.rec(h[-10:], c)); lab.append(l)
-    lab = torch.tensor(lab)
+    sp = ds.valid
+    if a.task == 'ppt':   # PPT prompts only; evaluation: the first n_eval valid triples, label index 0 = yes
+        tc = TrainConfig(samples_per_epoch=int(a.steps * a.batch * 1.1), ppt=True, ppt_frac=1.0, seed=0)   # 10 % spare: short histories have no triple
+        prompts = [m.prompts.ppt(d['history'], d['triple'], d['label']) for d in draw_train_samples(ds, tc, 10, 1, 0)]
+        ii = [i for i in range(len(sp)) if sp.ppt[i, 0] >= 0][:a.n_eval]
+        evals = dict(ppt=[m.prompts.ppt(sp.history(i), sp.ppt[i].tolist()) for i in ii])
+        lab = torch.tensor([0 if sp.ppt_labels[i] == 1 else 1 for i in ii])
+    else:
+        samples = draw_train_samples(ds, TrainConfig(samples_per_epoch=a.steps * a.batch, ppt=False, copy_frac=a.copy, seed=0), 10, 1, 0)
+        prompts = [m.prompts.rec(d['history'], d['candidates'], d['label']) for d in samples]
+        rng, evals, lab = np.random.default_rng(123), dict(copy=[], real=[]), []
+        for i in range(a.n_eval):
+            h, c, l = list(sp.history(i)), sp.candidates[i].tolist(), int(sp.labels[i])
+            evals['copy'].append(m.prompts.rec(plant_target(h, c[l], 10, rng), c)); evals['real'].append(m.prompts.rec(h[-10:], c)); lab.append(l)
+        lab = torch.tensor(lab)
+    if len(prompts) < a.steps * a.batch: raise SystemExit(f'only {len(prompts)} training prompts for {a.steps} steps of {a.batch}')
 
     def evaluate():
         m.eval(); out = {}
         with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
-            for name, ps in (('copy', ev_copy), ('real', ev_real)):
+            for name, ps in evals.items():
                 sc = torch.cat([m.score(collate(ps[i:i + 32], with_answer=False)) for i in range(0, len(ps), 32)])
                 out[name], out[name + '_p'] = float((sc.argmax(-1) == lab).float().mean()), float(sc[torch.arange(len(lab)), lab].mean())
         m.train(); return out
@@ -112,7 +127,8 @@ def run(a):
         if (step + 1) % a.every == 0 or step == 0:
             e = dict(evaluate(), step=step + 1, loss=float(np.mean(losses[-a.every:])), min=(time.time() - t0) / 60)
             print(a.tag, json.dumps(e), flush=True); log.append(e)
-    args = {k: getattr(a, k) for k in ('tokens', 'lr', 'lr_items', 'center', 'mrc_dropout', 'steps', 'batch', 'every', 'copy', 'n_eval')}
+    args = {k: getattr(a, k) for k in ('task', 'tokens', 'lr', 'lr_items', 'center', 'mrc_dropout', 'steps', 'batch', 'every', 'copy', 'n_eval')}
+    if a.task == 'ppt': args['yes_share'] = float((lab == 0).float().mean())
     OUT.mkdir(parents=True, exist_ok=True); (OUT / f'{a.tag}.json').write_text(json.dumps(dict(args=args, log=log), indent=1))
 
 
@@ -141,31 +157,44 @@ def label_mix(n: int = 160) -> str:
 
 
 def collect():
+    runs = {f.stem: json.loads(f.read_text()) for f in sorted(OUT.glob('*.json'))}
+    copy = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy'}
+    ppt = {t: d for t, d in runs.items() if t not in copy}
+    what = lambda a: a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
+    dropout = lambda a: a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'
     rows = []
-    for f in sorted(OUT.glob('*.json')):
-        d = json.loads(f.read_text()); a, log = d['args'], d['log']
+    for tag, d in copy.items():
+        a, log = d['args'], d['log']
         first = next((e['step'] for e in log if e['copy'] >= 0.8), None)
         curve = ' / '.join(f"{e['copy']:.2f}" for e in log if e['step'] % 50 == 0)
-        what = a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
-        rows.append((first or 10**6, f"| {f.stem} | {what} | {a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'} | {a['lr']:g} | {curve} | "
+        rows.append((first or 10**6, f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {curve} | "
                      f"{first if first else 'not within ' + str(log[-1]['step'])} | {log[-1]['real']:.2f} |"))
     md = ['Letter probe: the copy task (the target planted in every training prompt\'s history), valid copy accuracy of the LM head\'s letter (160 samples, chance 0.2); '
-          'each row\'s settings and curve in `bench/results/letter_probe/TAG.json`, its command below the table. '
+          'each row\'s settings and curve in `bench/results/letter_probe/TAG.json`, its command below the tables. '
           f'The labels of these samples are not uniform: always answering one letter scores {label_mix()} (step 1 is "always A" in every run). One seed; '
           'a run\'s training prompts are drawn for its own --steps, so runs of different lengths see different draws.', '',
           '| tag | item tokens | MRC dropout | LoRA lr | copy accuracy at steps 50 / 100 / 150 / … | first step ≥ 0.8 | real prompts, last |', '|---|---|---|---|---|---|---|']
     md += [r for _, r in sorted(rows)]
+    if ppt:
+        md += ['', 'PPT probe (`--task ppt`): PPT prompts only, valid PPT accuracy of the LM head\'s yes / no on the first valid triples; '
+               'answering always "yes" scores the yes share.', '',
+               '| tag | item tokens | MRC dropout | LoRA lr | eval triples | yes share | PPT accuracy at steps 100 / 200 / … | best | last |', '|---|---|---|---|---|---|---|---|---|']
+        for tag, d in ppt.items():
+            a, log = d['args'], d['log']
+            md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | "
+                      f"{' / '.join(format(e['ppt'], '.2f') for e in log if e['step'] % 100 == 0)} | {max(e['ppt'] for e in log):.2f} | {log[-1]['ppt']:.2f} |")
     md += ['', 'Commands:', '']
-    for f in sorted(OUT.glob('*.json')):
-        a = json.loads(f.read_text())['args']
-        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {f.stem} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
-                  f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f" --copy {a['copy']:g}" if a['copy'] != 1 else '') + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
+    for tag, d in runs.items():
+        a = d['args']
+        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {tag}{' --task ppt' if a.get('task') == 'ppt' else ''} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
+                  f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f" --copy {a['copy']:g}" if a['copy'] != 1 else '') + (f" --n-eval {a['n_eval']}" if a['n_eval'] != 160 else '')
+                  + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
     (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--tag'); ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
+    ap.add_argument('--tag'); ap.add_argument('--task', choices=('copy', 'ppt'), default='copy'); ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
     ap.add_argument('--lr', type=float, default=5e-4); ap.add_argument('--lr-items', type=float, default=1e-3); ap.add_argument('--mrc-dropout', type=float, default=0.1)
     ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch', type=int, default=8); ap.add_argument('--every', type=int, default=50)
     ap.add_argument('--copy', type=float, default=1.0); ap.add_argument('--n-eval', type=int, default=160); ap.add_argument('--collect', action='store_true'); ap.add_argument('--geometry', action='store_true')
