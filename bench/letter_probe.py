@@ -18,8 +18,9 @@ The item tokens (`--tokens`), each scaled to the word-embedding norm except `wor
 - `mrc`: Speeder's MRC (trained with the LLM; `--center` = `center_items`); `--mrc-dropout` sets its dropout;
 - `mrc-whitened`: MRC, trained, its tokens ZCA-whitened over the whole catalogue at every pass, statistics without
   gradient (what `SpeederConfig.whiten_items` does; this script's own copy of it ran under bf16 autocast);
-- `mrc-init-whitened`, `text-whitened`: fixed tokens, the untrained MRC's outputs / the MiniLM text features,
-  whitened once (a random rotation to 576 dimensions for the text features);
+- `mrc-init-whitened`, `text-whitened`, `seq-whitened`: fixed tokens, the untrained MRC's outputs / the MiniLM text
+  features / the frozen SASRec item embeddings ($E_s$), whitened once (a random rotation to 576 dimensions for the
+  features); `seq`: $E_s$ only centred, embedded in 576 dimensions by a random rotation (cosines between items kept);
 - `word`: a fixed random vocabulary token's embedding per item; `gauss`: a fixed random Gaussian vector per item;
   `title-mean`: the mean of the title's token embeddings.
 
@@ -38,7 +39,13 @@ import torch.nn.functional as F
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / 'bench' / 'results' / 'letter_probe'
-TOKENS = ('mrc', 'mrc-whitened', 'mrc-init-whitened', 'text-whitened', 'word', 'gauss', 'title-mean')
+TOKENS = ('mrc', 'mrc-whitened', 'mrc-init-whitened', 'text-whitened', 'seq', 'seq-whitened', 'word', 'gauss', 'title-mean')
+
+
+def seq_features(ds):
+    "(N, 64) the frozen SASRec item embeddings E_s of the probe's data (the cached ones the training runs use)."
+    from speeder.encoders import sequential_features
+    return sequential_features(ds).x.float()
 
 
 def fixed_tokens(kind, m, ds, feats, llm, tok):
@@ -49,10 +56,10 @@ def fixed_tokens(kind, m, ds, feats, llm, tok):
     if kind == 'gauss': return torch.randn(N, d, generator=g)
     if kind == 'word': return E[torch.randint(1000, 40000, (N,), generator=g)]
     if kind == 'title-mean': return torch.stack([E[tok(' ' + t, add_special_tokens=False)['input_ids']].mean(0) for t in ds.titles])
-    with torch.no_grad():   # whitened once: the untrained MRC's outputs, or the text features
-        m.eval(); X = m.encode_items(torch.arange(N)).float() if kind == 'mrc-init-whitened' else feats['text'].x.float(); m.train()
+    with torch.no_grad():   # whitened once (or, `seq`, only centred): the untrained MRC's outputs, the text features or E_s
+        m.eval(); X = m.encode_items(torch.arange(N)).float() if kind == 'mrc-init-whitened' else feats['text'].x.float() if kind == 'text-whitened' else seq_features(ds); m.train()
         X = X - X.mean(0); ev, V = torch.linalg.eigh(X.T @ X / N); keep = ev > ev.max() * 1e-4
-        W = X @ V[:, keep] / ev[keep].sqrt()
+        W = X if kind == 'seq' else X @ V[:, keep] / ev[keep].sqrt()
         if W.shape[1] < d: W = W @ torch.linalg.qr(torch.randn(d, W.shape[1], generator=torch.Generator().manual_seed(2)))[0].T
     return W
 
@@ -156,10 +163,22 @@ def label_mix(n: int = 160) -> str:
     return ', '.join(f'{L} {np.mean(lab == k):.3f}' for k, L in enumerate('ABCDE'))
 
 
+def real_baselines(n: int = 160) -> str:
+    "What needs no LLM on the probe's real evaluation samples: popularity, and the nearest candidate to the history's mean in E_s (cosine, centred)."
+    from speeder.data import load_dataset
+    from speeder.sequential import hr_at_1, popularity_scores
+    ds = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False); sp = ds.valid
+    X = F.normalize(seq_features(ds) - seq_features(ds).mean(0), dim=-1)
+    near = torch.stack([X[sp.candidates[i]] @ X[list(sp.history(i))].mean(0) for i in range(n)])
+    return (f'popularity {hr_at_1(popularity_scores(ds, sp)[:n], sp.labels[:n]):.2f}, '
+            f'the candidate nearest the mean of the last 10 history items in E_s {hr_at_1(near, sp.labels[:n]):.2f}')
+
+
 def collect():
     runs = {f.stem: json.loads(f.read_text()) for f in sorted(OUT.glob('*.json'))}
-    copy = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy'}
-    ppt = {t: d for t, d in runs.items() if t not in copy}
+    copy = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy' and d['args']['copy'] > 0}
+    real = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy' and d['args']['copy'] == 0}
+    ppt = {t: d for t, d in runs.items() if d['args'].get('task') == 'ppt'}
     what = lambda a: a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
     dropout = lambda a: a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'
     rows = []
@@ -175,6 +194,14 @@ def collect():
           'a run\'s training prompts are drawn for its own --steps, so runs of different lengths see different draws.', '',
           '| tag | item tokens | MRC dropout | LoRA lr | copy accuracy at steps 50 / 100 / 150 / … | first step ≥ 0.8 | real prompts, last |', '|---|---|---|---|---|---|---|']
     md += [r for _, r in sorted(rows)]
+    if real:
+        md += ['', 'The real task (`--copy 0`: real training prompts, nothing planted), valid accuracy of the LM head\'s letter on the same 160 real samples '
+               f'(the paper\'s HR@1 by one pass). Without an LLM on these samples: {real_baselines()}.', '',
+               '| tag | item tokens | MRC dropout | LoRA lr | real accuracy at steps 100 / 200 / … | best | last |', '|---|---|---|---|---|---|---|']
+        for tag, d in real.items():
+            a, log = d['args'], d['log']
+            md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {' / '.join(format(e['real'], '.2f') for e in log if e['step'] % 100 == 0)} | "
+                      f"{max(e['real'] for e in log):.2f} | {log[-1]['real']:.2f} |")
     if ppt:
         md += ['', 'PPT probe (`--task ppt`): PPT prompts only, valid PPT accuracy of the LM head\'s yes / no on the first valid triples; '
                'answering always "yes" scores the yes share.', '',

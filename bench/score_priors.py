@@ -5,7 +5,10 @@
 Per seed, on the very data of nbs/train.ipynb (ml-100k with posters when present, n_max 10, the same SASRec as
 E_s): HR@1 on valid and test of popularity (log training count), of SASRec reading only the prompt's history
 (the last n_max items, as the 'sequential' prior does) and of their sum with weight 1 each (the priors'
-starting point in the pointer head). Writes bench/results/score_priors.{json,md}.
+starting point in the pointer head). And what the frozen features give by similarity alone, with no training at all:
+the candidate whose feature vector (centred over the catalogue) has the highest cosine with the mean of the history's
+(E_s, the MiniLM text features, the EfficientNet poster features): what an LLM could read off item tokens that keep
+those features' geometry. Writes bench/results/score_priors.{json,md}.
 """
 import argparse, json
 from pathlib import Path
@@ -14,7 +17,7 @@ import numpy as np
 import torch
 
 from speeder.data import find_posters, load_dataset
-from speeder.encoders import sequential_features
+from speeder.encoders import sequential_features, text_features, vision_features
 from speeder.model import ScorePriors
 from speeder.sequential import SeqRecConfig, hr_at_1, pad_left, train_counts
 
@@ -31,6 +34,9 @@ for seed in a.seeds:
     seq = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed), weights=True)   # the E_s of nbs/train.ipynb (cached)
     pri = ScorePriors(('popularity', 'sequential'), ds.n_items, seq.info['cfg'])
     pri.set_sequential(seq.weights).set_popularity(train_counts(ds)).eval()
+    near = {'E_s': seq.x, 'text features': text_features(ds).x}
+    if any(ds.images): near['poster features'] = vision_features(ds).x   # (items without a poster have zero features)
+    near = {k: torch.nn.functional.normalize(x.float() - x.float().mean(0), dim=-1) for k, x in near.items()}
     for name, split in [('valid', ds.valid), ('test', ds.test)]:
         hist = pad_left([split.history(i) for i in range(len(split))], a.n_max) - 1   # the last n_max items, -1 = padding
         cand = torch.as_tensor(np.asarray(split.candidates))
@@ -39,6 +45,8 @@ for seed in a.seeds:
             for k in range(2):
                 pri.w.data[:] = torch.eye(2)[k]; parts[pri.kinds[k]] = pri(hist, cand)
         parts['popularity + sequential'] = parts['popularity'] + parts['sequential']
+        for k, X in near.items():
+            parts[f'{k}: the candidate nearest the history\'s mean (cosine)'] = torch.stack([X[cand[i]] @ X[split.history(i)].mean(0) for i in range(len(split))])
         for prior, s in parts.items():
             rows.append(dict(dataset=a.dataset, seed=seed, split=name, prior=prior, hr1=hr_at_1(s, split.labels), n=len(split)))
     rows.append(dict(dataset=a.dataset, seed=seed, split='test', prior='SASRec, 50 items of history (E_s as reported)', hr1=seq.info['test_hr1'], n=len(ds.test)))
