@@ -130,7 +130,9 @@ def write(a, res):
         if ms: md.append(llm_row(name, ms))
     md += ['', 'ID models (bench/id_baselines.py: the same dataset, image setting and seed, so the same test set) score one pass over the candidates (ValidRatio 1 by construction, HR@1 = VHR@1). LLM methods: the paper\'s generated '
            'ValidRatio / HR@1 / VHR@1 (plain LM head); `speeder (best)`\'s own decoder (pointer-guided generation, an extra) in its own column. '
-           'Valid VHR@1: the plain LM head\'s on valid at the checkpoint the run kept (chosen on its configuration\'s own valid metric); for ID models their valid HR@1.',
+           'Valid VHR@1: the plain LM head\'s on valid at the checkpoint the run kept (chosen on its configuration\'s own valid metric); for ID models their valid HR@1. '
+           f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); `{EQUAL_TIME}` gets LLaRA-style\'s time through its prompts: '
+           'Speeder (paper)\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`).',
            '', f'## Table 3 analogue (ablations of Speeder, {a.ablation_config} configuration)', '',
            '| variant | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | Δ VHR@1 vs speeder, same seeds | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|---|']
     full = {s: m for (t, n, s), m in res.items() if t == 't3' and n == 'speeder' and m}
