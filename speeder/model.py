@@ -402,7 +402,7 @@ class LLMRec(nn.Module):
         lora = load_file(path / 'lora' / 'adapter_model.safetensors')
         if set_peft_model_state_dict(self.llm, lora).unexpected_keys: raise ValueError(f'{path}/lora does not match this model (other LoRA rank / targets?).')
         missing, unexpected = self.load_state_dict(load_file(path / 'speeder.safetensors'), strict=False)
-        bad = [k for k in missing if not k.startswith('llm.')] + list(unexpected)
+        bad = [k for k in missing if not k.startswith('llm.') and k != 'seq_fixed'] + list(unexpected)   # seq_fixed: saves made before it was saved rebuild it from the features
         if bad: raise ValueError(f'{path}/speeder.safetensors does not match the config: {bad[:5]}')
         active = json.loads((path / 'config.json').read_text())['active']
         if self.mpo: self.active = tuple(active)
@@ -424,9 +424,9 @@ class SpeederModel(LLMRec):
         self.active = tuple(mrc.cfg.modalities)
         if self.cfg.seq_residual:   # seq_residual: E_s itself, centred, rotated into d dimensions by a fixed (seeded) random rotation, unit norm
             if 'sequential' not in features: raise ValueError("SpeederConfig.seq_residual needs the 'sequential' features (E_s).")
-            s = features['sequential'].x.float(); s = s - s.mean(0)
+            s = features['sequential'].x.float().cpu(); s = s - s.mean(0)
             rot = torch.linalg.qr(torch.randn(d, s.shape[1], generator=torch.Generator().manual_seed(0)))[0]   # (d, d_s), orthonormal columns
-            self.register_buffer('seq_fixed', F.normalize(s @ rot.T, dim=-1), persistent=False)
+            self.register_buffer('seq_fixed', F.normalize(s @ rot.T, dim=-1))   # saved with the weights: a reload does not depend on this machine's QR
         return mrc
 
     def encode_items(self, items):
