@@ -5,7 +5,9 @@
 Per run (its checkpoints/best): the mean and 95th percentile of the cosine similarity between two different items'
 tokens (as `item_tokens` gives them, after normalisation; what the LLM sees), and, before normalisation, the norm of
 the component common to all items against the mean norm of what is left per item. Tokens that all point one way
-(cosine near 1) cannot tell items apart, whatever the LLM learns. Written to bench/results/item_geometry.md.
+(cosine near 1) cannot tell items apart, whatever the LLM learns. Also MRC's gate presences (0 = the modality is
+closed) and how far the tokens keep E_s's geometry: the correlation between two items' token cosine and their E_s
+cosine (centred), over about 400 items. Written to bench/results/item_geometry.md (or --out).
 """
 import argparse, json
 from pathlib import Path
@@ -41,8 +43,15 @@ def geometry(run, init: bool = False) -> dict:
         t = m.item_tokens(items).float(); x = m.encode_items(items).float()
         tn = torch.nn.functional.normalize(t, dim=-1); cs = (tn @ tn.T)[~torch.eye(len(t), dtype=torch.bool)]
         mu = x.mean(0)
+        gates = getattr(m.items, 'gates', {})   # MRC's modality gates: their presence (0 = closed) in the model's active modalities
+        presence = ' / '.join(f'{k} {float(g.presence()):.3f}' for k, g in gates.items()) or '—'
+        es, agree = m.items.features.get('sequential'), None
+        if es is not None:   # do the tokens keep E_s's geometry? correlation of item-item cosines, every k-th item (about 400)
+            k = torch.arange(0, len(t), max(1, len(t) // 400)); off = ~torch.eye(len(k), dtype=torch.bool)
+            e = torch.nn.functional.normalize(es.x.float() - es.x.float().mean(0), dim=-1)[k]
+            agree = torch.corrcoef(torch.stack([(tn[k] @ tn[k].T)[off], (e @ e.T)[off]]))[0, 1].item()
     return dict(run=str(run), method=m.method, center_items=m.cfg.center_items, cos_mean=cs.mean().item(), cos_p95=cs.quantile(0.95).item(),
-                common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item())
+                common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item(), presence=presence, agree=agree)
 
 
 if __name__ == '__main__':
@@ -52,8 +61,9 @@ if __name__ == '__main__':
     a = ap.parse_args()
     rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
     md = [f'Item-token geometry of trained models (best checkpoints). Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}`', '',
-          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm |', '|---|---|---|---|---|---|---|']
+          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence | cosines\' correlation with E_s\'s |', '|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | |")
-        else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} |")
+        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | |")
+        else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} | "
+                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
