@@ -168,7 +168,7 @@ def real_baselines(n: int = 160) -> str:
     from speeder.data import load_dataset
     from speeder.sequential import hr_at_1, popularity_scores
     ds = load_dataset('ml-100k', image_dir=None, n_max=10, seed=0, verbose=False); sp = ds.valid
-    X = F.normalize(seq_features(ds) - seq_features(ds).mean(0), dim=-1)
+    X = seq_features(ds); X = F.normalize(X - X.mean(0), dim=-1)
     near = torch.stack([X[sp.candidates[i]] @ X[list(sp.history(i))].mean(0) for i in range(n)])
     return (f'popularity {hr_at_1(popularity_scores(ds, sp)[:n], sp.labels[:n]):.2f}, '
             f'the candidate nearest the mean of the last 10 history items in E_s {hr_at_1(near, sp.labels[:n]):.2f}')

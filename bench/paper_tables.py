@@ -161,15 +161,13 @@ def fixed_letter(a) -> str:
 
 
 def find_posters_dir(a):
+    "The ml-100k posters' folder when the runs use them (as nbs/train.ipynb's image_dir='auto' does), else None."
     sys.path.insert(0, str(ROOT))
     from speeder.data import find_posters
-    return find_posters() if find_images(a) else None
+    return find_posters() if a.dataset == 'ml-100k' else None
 
 
-def find_images(a):
-    sys.path.insert(0, str(ROOT))
-    from speeder.data import find_posters
-    return a.dataset == 'ml-100k' and find_posters() is not None
+def find_images(a): return find_posters_dir(a) is not None
 
 
 def stage3_params(a):
