@@ -16,12 +16,14 @@ __all__ = ['gen_metrics', 'ppt_records', 'evaluate']
 
 # %% ../nbs/10_eval.ipynb #56f26594
 def gen_metrics(parsed, targets) -> dict:
-    "ValidRatio, HR@1 (over valid answers) and VHR@1 from parsed generated answers (-1 = invalid)."
+    "ValidRatio, HR@1 (over valid answers) and VHR@1 from parsed generated answers (-1 = invalid); and which index the valid answers name most often, with its share (1: always the same letter)."
     parsed, targets = np.asarray(parsed), np.asarray(targets)
     valid = parsed >= 0; correct = (parsed == targets) & valid
     vr = float(valid.mean()) if len(parsed) else 0.
     hr = float(correct.sum() / valid.sum()) if valid.any() else 0.
-    return dict(valid_ratio=vr, hr1=hr, vhr1=hr * vr)
+    counts = np.bincount(parsed[valid]) if valid.any() else np.zeros(1, int)
+    return dict(valid_ratio=vr, hr1=hr, vhr1=hr * vr, answer_mode=int(counts.argmax()) if valid.any() else -1,
+                answer_mode_share=float(counts.max() / valid.sum()) if valid.any() else 0.)
 
 # %% ../nbs/10_eval.ipynb #c2d3e4f5
 @torch.no_grad()

@@ -150,7 +150,9 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
 # %% ../nbs/13_experiment.ipynb #3b5d2cc6
 DECODERS = dict(valid_ratio='free generation, plain LM head (paper)', hr1='free generation, plain LM head (paper)', vhr1='free generation, plain LM head (paper)',
                 pointer_hr1='pointer head, one pass; ValidRatio 1 by construction', letter_hr1='LM head letter logits among the candidates, one pass',
-                guided_valid_ratio='pointer-guided generation (an extra)', guided_hr1='pointer-guided generation (an extra)', guided_vhr1='pointer-guided generation (an extra)')
+                guided_valid_ratio='pointer-guided generation (an extra)', guided_hr1='pointer-guided generation (an extra)', guided_vhr1='pointer-guided generation (an extra)',
+                answer_mode='free generation, plain LM head: the index its valid answers name most often', answer_mode_share='free generation, plain LM head: the share of valid answers naming answer_mode',
+                guided_answer_mode='pointer-guided generation: the index named most often', guided_answer_mode_share='pointer-guided generation: its share')
 
 def _flat(d: dict, pre: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
