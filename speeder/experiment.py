@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_experiment.ipynb #c34ddb34
 from __future__ import annotations
-import argparse, ast, difflib, json, os, sys, time
+import argparse, ast, difflib, hashlib, json, os, sys, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,8 +17,8 @@ from .prompt import PromptConfig
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'ExperimentConfig', 'experiment_config', 'config_diff', 'run_experiment',
-           'parse_args', 'main']
+__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'ExperimentConfig', 'experiment_config', 'code_version', 'fingerprint', 'config_diff',
+           'run_experiment', 'parse_args', 'main']
 
 # %% ../nbs/13_experiment.ipynb #edc6c756
 PARAMS = dict(   # name: (default, help)
@@ -147,6 +147,19 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)
 
+# %% ../nbs/13_experiment.ipynb #cbdb3351
+def code_version() -> dict | None:
+    "The git commit of the checkout `speeder` is imported from, and whether its tracked files differ from that commit; None outside a git checkout. Saved in every run's `metrics.json`."
+    import subprocess, speeder
+    root = Path(speeder.__file__).resolve().parent.parent
+    git = lambda *a: subprocess.run(['git', '-C', str(root), *a], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
+    try: return dict(commit=git('rev-parse', 'HEAD'), dirty=bool(git('status', '--porcelain', '--untracked-files=no')))
+    except (OSError, subprocess.SubprocessError): return None
+
+def fingerprint(x: torch.Tensor) -> str:
+    "A short hash of a tensor's values: which frozen features (e.g. which trained $E_s$) a run read. Saved per modality in `metrics.json`."
+    return hashlib.sha1(x.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()[:12]
+
 # %% ../nbs/13_experiment.ipynb #3b5d2cc6
 DECODERS = dict(valid_ratio='free generation, plain LM head (paper)', hr1='free generation, plain LM head (paper)', vhr1='free generation, plain LM head (paper)',
                 pointer_hr1='pointer head, one pass; ValidRatio 1 by construction', letter_hr1='LM head letter logits among the candidates, one pass',
@@ -223,7 +236,8 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     metrics = dict(dataset=cfg.dataset, seed=cfg.seed, test=test, decoders={k: v for k, v in DECODERS.items() if k in test}, valid_best=summary['best'],
                    popularity_test_hr1=pop, sasrec_test_hr1=sasrec, random_hr1=1 / ds.protocol.n_candidates, wall_time_s=round(time.time() - t_start, 1),
                    train_time_s=summary['train_time_s'], train_prompts=summary['prompts'], train_prompts_per_s=summary['prompts_per_s'],
-                   precision=summary['precision'], processes=summary['processes'], device=str(best.device), config=asdict(cfg), n_test=len(ds.test))
+                   precision=summary['precision'], processes=summary['processes'], device=str(best.device), config=asdict(cfg), n_test=len(ds.test),
+                   code=code_version(), features={m: fingerprint(f.x) for m, f in feats.items()})
     atomic_write_json(run_dir / 'metrics.json', metrics, indent=1)
     sas = f', SASRec {sasrec:.3f}' if sasrec is not None else ''
     line = (f"pointer-guided VHR@1 {test['guided_vhr1']:.3f} (the workspace's decoder); " if 'guided_vhr1' in test else '') + f"the paper's VHR@1 {test['vhr1']:.3f} (ValidRatio {test['valid_ratio']:.3f})"
