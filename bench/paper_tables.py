@@ -118,7 +118,7 @@ def write(a, res):
     ids = [r for r in ids if r['dataset'] == a.dataset and r['images'] == images]
     md = [f'# The paper\'s tables on {a.dataset} ({a.scale} scale)', '', f'Command: `{" ".join(["python bench/paper_tables.py"] + sys.argv[1:])}`. '
           f'Scale: {json.dumps(SCALES[a.scale]["params"])}; {SCALES[a.scale]["hours"]}. Images: {"posters" if images else "none (text + ID)"}. '
-          'Test read once per run (the checkpoint chosen on valid); mean ± sd over the seeds listed per row; every row of a seed on the same test set.', '',
+          'Test read once per run (the checkpoint chosen on valid); mean ± population sd (numpy std, ddof 0) over the seeds listed per row; every row of a seed on the same test set.', '',
           '## Table 2 analogue', '', '| method | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|',
           f'| random | all | 0.200 | 1.000 | 0.200 | **0.200** | — | — | — |']
     for mname in ID_ROWS:

@@ -46,7 +46,7 @@ for key in sorted({(r['dataset'], r['tag']) for r in allrows}):
     md.append(f"| {key[0]} | {key[1]} | {len(rs)} | {f('test_pointer_hr1')} | {f('test_letter_hr1')} | {f('test_valid_ratio')} | {f('test_hr1')} | {f('test_vhr1')} | {f('test_answer_mode_share')} | {f('test_guided_valid_ratio')} | {f('test_guided_vhr1')} | {f('test_ppt_acc')} | {f('popularity')} | {f('sasrec')} | {min(r['wall_time_s'] for r in rs) / 60:.1f}–{max(r['wall_time_s'] for r in rs) / 60:.1f} | {f('prompts_per_s')} |")
 cmds = sorted({' '.join(['.venv/bin/python bench/train_runs.py --tag', r['tag'], '--seeds', *map(str, sorted(x['seed'] for x in allrows if x['tag'] == r['tag']))]
                         + [f'-p {k} {shlex.quote(v if isinstance(v, str) else repr(v))}' for k, v in (r.get('params') or {}).items()]) for r in allrows})
-Path(a.out + '.md').write_text('Speeder test metrics on the fixed candidates (nbs/train.ipynb via bench/train_runs.py; mean ± std over seeds; '
+Path(a.out + '.md').write_text('Speeder test metrics on the fixed candidates (nbs/train.ipynb via bench/train_runs.py; mean ± population sd over seeds (numpy std, ddof 0); '
                                'popularity and SASRec on the same test candidates of each seed). ValidRatio, HR@1 and VHR@1 are the paper\'s: '
                                'free greedy generation by the plain LM head. The one-pass and pointer-guided columns are other decoders (extras), reported under their own names.\n\n' + '\n'.join(md) + '\n\nReproduce:\n\n'
                                + '\n'.join(f'    {c}' for c in cmds) + '\n')
