@@ -51,8 +51,8 @@ if pri.exists():
         if v: ax.axhline(np.mean(v), color='gray', ls=ls, lw=1, label=f"{ {'sequential': 'SASRec (prompt history)'}.get(p, p)}: valid HR@1, no LLM")
 ax.axhline(0.2, color='lightgray', lw=1, label='chance (1 of 5)')
 ax.set_xscale('log'); ax.set_xlabel('training prompts seen (log scale)'); ax.set_ylabel(f'{a.dataset} valid'); ax.set_ylim(0, 1)
-ax.legend(fontsize=7, loc='upper left', ncol=2); ax.grid(alpha=0.3, which='both'); fig.tight_layout()
-Path(a.out + '.png').parent.mkdir(parents=True, exist_ok=True); fig.savefig(a.out + '.png', dpi=120)
+ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(0, -0.16), ncol=2); ax.grid(alpha=0.3, which='both'); fig.tight_layout()   # the legend below the axes: long labels do not cover the curves
+Path(a.out + '.png').parent.mkdir(parents=True, exist_ok=True); fig.savefig(a.out + '.png', dpi=120, bbox_inches='tight')
 Path(a.out + '.md').write_text(f"Valid metrics against training prompts seen (mean over seeds), {a.dataset}. Reproduce: "
                                f"`.venv/bin/python bench/learning_curves.py {' '.join('--run ' + r for r in a.run)}`\n\n" + '\n'.join(md) + '\n')
 print('\n'.join(md))
