@@ -9,7 +9,7 @@ Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) 
 runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
 from its checkpoint, so rerunning the same command continues where the last sitting stopped. After every run the
 tables are rewritten from whatever has finished (each row states its seeds) into bench/results/paper_tables_<scale>.md
-and .json, and each finished run's experiment.json, metrics.json and log.jsonl are copied to bench/results/paper_tables_runs/<scale>/
+and .json, and each finished run's experiment.json, metrics.json, log.jsonl (and test_predictions.json) are copied to bench/results/paper_tables_runs/<scale>/
 (committed: a fresh checkout reuses them instead of training again). All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
 
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
@@ -69,7 +69,8 @@ def run(a, table, name, params, seed) -> dict | None:
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
     if run_dir != record:
         record.mkdir(parents=True, exist_ok=True)
-        for f in ('experiment.json', 'metrics.json', 'log.jsonl'): shutil.copyfile(run_dir / f, record / f)
+        for f in ('experiment.json', 'metrics.json', 'log.jsonl', 'test_predictions.json'):
+            if f != 'test_predictions.json' or (run_dir / f).exists(): shutil.copyfile(run_dir / f, record / f)   # runs before it existed have no predictions file
     return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
 
 

@@ -51,10 +51,12 @@ def evaluate(model, split: Split, # the model (unwrapped) and a split with fixed
              ppt: bool = True, # also measure PPT accuracy
              batch_size: int = 16, progress: bool = False,
              precision: str = 'no', # 'bf16': under bf16 autocast, as the trainer's steps ('no': the weights' own dtype)
-            ) -> dict:
+             predictions: bool = False, # also return each sample's target and answers: (metrics, predictions)
+            ) -> dict | tuple:
     "Metrics of `model` on `split`'s fixed candidates (and PPT triples): the paper's ValidRatio / HR@1 / VHR@1 from the plain LM head's free generation, the one-pass HR@1 of `score` under its decoder's name, and with `model.cfg.guide` the pointer-guided generation's as guided_*."
     with torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=precision == 'bf16'):
-        return _evaluate(model, split, max_samples, generate, ppt, batch_size, progress)
+        out, preds = _evaluate(model, split, max_samples, generate, ppt, batch_size, progress)
+    return (out, preds) if predictions else out
 
 def _evaluate(model, split, max_samples, generate, ppt, batch_size, progress):
     was = model.training; model.eval(); model.cache_item_tokens()
@@ -78,4 +80,6 @@ def _evaluate(model, split, max_samples, generate, ppt, batch_size, progress):
     recs = ppt_records(model, split, n) if ppt and len(split.ppt) else []
     if recs: out['ppt_acc'] = float(np.mean([r['correct'] for r in recs]))
     model.train(was)
-    return out
+    preds = dict(target=labels.tolist(), **({f'{decoder}_pick': sc.argmax(1).tolist()} if decoder else {}),   # per sample, in split order: paired comparisons
+                 **({'answer': [int(p) for p in parsed]} if generate else {}), **({'guided_answer': [int(p) for p in guided]} if guided else {}))
+    return out, preds

@@ -230,7 +230,8 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     if not main: state.wait_for_everyone(); return None
     best = model.load_weights(run_dir / 'checkpoints' / 'best') if summary['best'] else model
     if progress: print(f'testing the best checkpoint on {len(ds.test)} test sequences (scoring pass, generation, PPT) ...')
-    test = evaluate(best, ds.test, generate=True, ppt=cfg.train.ppt, progress=progress, precision=summary['precision'])
+    test, preds = evaluate(best, ds.test, generate=True, ppt=cfg.train.ppt, progress=progress, precision=summary['precision'], predictions=True)
+    atomic_write_json(run_dir / 'test_predictions.json', preds)   # each test sample's target and answers, in split order: paired comparisons between runs of a seed
     pop = hr_at_1(popularity_scores(ds, ds.test), ds.test.labels)
     sasrec = feats['sequential'].info.get('test_hr1') if 'sequential' in feats else None   # E_s itself, on the same test candidates
     metrics = dict(dataset=cfg.dataset, seed=cfg.seed, test=test, decoders={k: v for k, v in DECODERS.items() if k in test}, valid_best=summary['best'],
@@ -242,7 +243,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     sas = f', SASRec {sasrec:.3f}' if sasrec is not None else ''
     line = (f"pointer-guided VHR@1 {test['guided_vhr1']:.3f} (the workspace's decoder); " if 'guided_vhr1' in test else '') + f"the paper's VHR@1 {test['vhr1']:.3f} (ValidRatio {test['valid_ratio']:.3f})"
     if progress: print(f"\n== {cfg.dataset} seed {cfg.seed}, {'' if cfg.method == 'speeder' else cfg.method + ', '}config '{cfg.name}': test {line}; popularity {pop:.3f}{sas}; {len(ds.test)} test sequences; "
-                       f"{metrics['wall_time_s'] / 60:.1f} min\n   files in {run_dir}/: metrics.json (all numbers), log.jsonl (every step), checkpoints/best, checkpoints/last (rerun to resume)")
+                       f"{metrics['wall_time_s'] / 60:.1f} min\n   files in {run_dir}/: metrics.json (all numbers), test_predictions.json (per sample), log.jsonl (every step), checkpoints/best, checkpoints/last (rerun to resume)")
     state.wait_for_everyone()
     return metrics
 

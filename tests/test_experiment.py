@@ -33,6 +33,8 @@ def test_cli_two_processes(tmp_path):
     assert m['processes'] == 2 and m['train_prompts'] == 32 and m['n_test'] > 0 and 0 <= m['test']['vhr1'] <= 1
     assert set(m['features']) == {'text'} and len(m['features']['text']) == 12 and len(m['code']['commit']) == 40   # which frozen features, which code
     assert 0 <= m['test']['answer_mode'] < 5 or m['test']['valid_ratio'] == 0
+    pr = json.loads((run / 'test_predictions.json').read_text())     # per test sample: the same numbers, recomputable
+    assert len(pr['answer']) == len(pr['target']) == m['n_test'] and abs(sum(a == t for a, t in zip(pr['answer'], pr['target'])) / m['n_test'] - m['test']['vhr1']) < 1e-9
     cfg = ExperimentConfig.from_dict(m['config'])                      # the typed configuration, saved with the run
     assert cfg.name == 'paper' and cfg.model.n_max == 6 and cfg.model.mrc.modalities == ('text',) and cfg.train.stages == (3,)
     steps = [json.loads(l) for l in (run / 'log.jsonl').read_text().splitlines() if '"step"' in l]
