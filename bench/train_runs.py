@@ -42,7 +42,7 @@ md = ['| dataset | tag | seeds | pointer HR@1 (one pass; ValidRatio 1 by constru
 for key in sorted({(r['dataset'], r['tag']) for r in allrows}):
     rs = [r for r in allrows if (r['dataset'], r['tag']) == key]
     v = lambda k: np.array([np.nan if r.get(k) is None else r[k] for r in rs], dtype=float)
-    f = lambda k: '—' if all(np.isnan(v(k))) else f"{np.mean(v(k)):.3f} ± {np.std(v(k)):.3f}"
+    f = lambda k: "—" if all(np.isnan(v(k))) else f"{np.nanmean(v(k)):.3f} ± {np.nanstd(v(k)):.3f}"   # runs without a metric (older code) are left out of its column
     md.append(f"| {key[0]} | {key[1]} | {len(rs)} | {f('test_pointer_hr1')} | {f('test_letter_hr1')} | {f('test_valid_ratio')} | {f('test_hr1')} | {f('test_vhr1')} | {f('test_answer_mode_share')} | {f('test_guided_valid_ratio')} | {f('test_guided_vhr1')} | {f('test_ppt_acc')} | {f('popularity')} | {f('sasrec')} | {min(r['wall_time_s'] for r in rs) / 60:.1f}–{max(r['wall_time_s'] for r in rs) / 60:.1f} | {f('prompts_per_s')} |")
 cmds = sorted({' '.join(['.venv/bin/python bench/train_runs.py --tag', r['tag'], '--seeds', *map(str, sorted(x['seed'] for x in allrows if x['tag'] == r['tag']))]
                         + [f'-p {k} {shlex.quote(v if isinstance(v, str) else repr(v))}' for k, v in (r.get('params') or {}).items()]) for r in allrows})
