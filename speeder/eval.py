@@ -21,9 +21,9 @@ def gen_metrics(parsed, targets) -> dict:
     valid = parsed >= 0; correct = (parsed == targets) & valid
     vr = float(valid.mean()) if len(parsed) else 0.
     hr = float(correct.sum() / valid.sum()) if valid.any() else 0.
-    counts = np.bincount(parsed[valid]) if valid.any() else np.zeros(1, int)
+    counts = np.bincount(parsed[valid], minlength=1)   # answers per index; [0] when none is valid
     return dict(valid_ratio=vr, hr1=hr, vhr1=hr * vr, answer_mode=int(counts.argmax()) if valid.any() else -1,
-                answer_mode_share=float(counts.max() / valid.sum()) if valid.any() else 0.)
+                answer_mode_share=float(counts.max() / max(valid.sum(), 1)))
 
 # %% ../nbs/10_eval.ipynb #c2d3e4f5
 @torch.no_grad()
