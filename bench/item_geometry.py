@@ -19,18 +19,11 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def untrained(run):
     "The run's model as `run_experiment` builds it, before any training (the same seed, features and backbone)."
-    from speeder.backbone import load_backbone
-    from speeder.core import seed_everything
     from speeder.data import load_dataset
-    from speeder.experiment import ExperimentConfig, _features
-    from speeder.model import METHODS
-    import speeder.baselines  # registers the baselines
-    from speeder.sequential import train_counts
-    cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text())); mc = cfg.model
-    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=mc.n_max, seed=cfg.seed, verbose=False, **cfg.options)
-    feats = _features(cfg, ds, False); llm, tok = load_backbone(mc.backbone)
-    seed_everything(cfg.seed)
-    return METHODS[cfg.method](mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
+    from speeder.experiment import ExperimentConfig, _features, build_model
+    cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text()))
+    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
+    return build_model(cfg, ds, _features(cfg, ds, False))
 
 
 def geometry(run, init: bool = False) -> dict:

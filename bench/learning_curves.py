@@ -2,13 +2,14 @@
 
     .venv/bin/python bench/learning_curves.py --run best=best --run paper=paper [--dataset ml-100k]
 
-Each --run LABEL=TAG reads runs/<dataset>/<TAG>-seed*/log.jsonl (every validation of nbs/train.ipynb's trainer,
+Each --run LABEL=TAG reads runs/<dataset>/<TAG>-seed*/log.jsonl, or where a run is not in runs/ its committed copy in
+bench/results/train_runs_records/<dataset>/ (every validation of nbs/train.ipynb's trainer,
 resumed sittings included) and plots the mean over the seeds found (a band: min-max) of the paper's VHR@1 (free
 generation, plain LM head), the pointer-guided VHR@1 and the pointer head's one-pass HR@1 where the run has them.
 Popularity and SASRec (valid, from bench/results/score_priors.json when present) are drawn as references.
 Writes bench/results/learning_curves.png and .md (the points, with the runs' commands in bench/results/train_runs.md).
 """
-import argparse, json
+import argparse, json, shlex
 from collections import defaultdict
 from pathlib import Path
 
@@ -17,6 +18,7 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import numpy as np
 
+RECORDS = Path('bench/results/train_runs_records')   # bench/train_runs.py's copies of finished runs
 ap = argparse.ArgumentParser()
 ap.add_argument('--run', action='append', required=True, metavar='LABEL=TAG')
 ap.add_argument('--dataset', default='ml-100k')
@@ -27,8 +29,9 @@ a = ap.parse_args()
 METRICS = [('vhr1', 'VHR@1, plain LM head (paper)', '-'), ('guided_vhr1', 'VHR@1, pointer-guided (extra)', '--'), ('pointer_hr1', 'pointer HR@1, one pass (extra)', ':')]
 fig, ax = plt.subplots(figsize=(8, 4.8)); md = ['| configuration | seeds | prompts seen | stage | ' + ' | '.join(m[1] for m in METRICS) + ' | PPT acc |', '|---|---|---|---|---|---|---|---|']
 for (label, tag), color in zip((r.split('=', 1) for r in a.run), plt.rcParams['axes.prop_cycle'].by_key()['color']):
-    runs = sorted(f for f in Path('runs', a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl') if a.unfinished or (f.parent / 'metrics.json').exists())
-    if not runs: raise SystemExit(f'No runs/{a.dataset}/{tag}-seed*/log.jsonl: run bench/train_runs.py --tag {tag} first.')
+    found = {f.parent.name: f for d in (RECORDS, Path('runs')) for f in sorted((d / a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl'))}   # runs/ over the committed copy
+    runs = sorted(f for f in found.values() if a.unfinished or (f.parent / 'metrics.json').exists())
+    if not runs: raise SystemExit(f'No runs/{a.dataset}/{tag}-seed*/log.jsonl (nor in {RECORDS}): run bench/train_runs.py --tag {tag} first.')
     pts = defaultdict(list)   # prompts seen -> valid records (one per seed)
     for f in runs:
         for r in map(json.loads, f.read_text().splitlines()):
@@ -54,5 +57,5 @@ ax.set_xscale('log'); ax.set_xlabel('training prompts seen (log scale)'); ax.set
 ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(0, -0.16), ncol=2); ax.grid(alpha=0.3, which='both'); fig.tight_layout()   # the legend below the axes: long labels do not cover the curves
 Path(a.out + '.png').parent.mkdir(parents=True, exist_ok=True); fig.savefig(a.out + '.png', dpi=120, bbox_inches='tight')
 Path(a.out + '.md').write_text(f"Valid metrics against training prompts seen (mean over seeds), {a.dataset}. Reproduce: "
-                               f"`.venv/bin/python bench/learning_curves.py {' '.join('--run ' + r for r in a.run)}`\n\n" + '\n'.join(md) + '\n')
+                               f"`.venv/bin/python bench/learning_curves.py {' '.join('--run ' + shlex.quote(r) for r in a.run)}{'' if a.out == ap.get_default('out') else ' --out ' + a.out}`\n\n" + '\n'.join(md) + '\n')
 print('\n'.join(md))

@@ -9,7 +9,7 @@ Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) 
 runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
 from its checkpoint, so rerunning the same command continues where the last sitting stopped. After every run the
 tables are rewritten from whatever has finished (each row states its seeds) into bench/results/paper_tables_<scale>.md
-and .json, and each finished run's experiment.json, metrics.json, log.jsonl (and test_predictions.json) are copied to bench/results/paper_tables_runs/<scale>/
+and .json, and each finished run's record (`speeder.experiment.RECORD`: settings, metrics, step log, test answers) is copied to bench/results/paper_tables_runs/<scale>/
 (committed: a fresh checkout reuses them instead of training again). All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
 
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
@@ -22,7 +22,7 @@ modality every MRC item token starts from: it cannot be removed here).
 Efficiency: bench/efficiency.py at n_max 5, 10, 20, 26, with the data's own titles and with 20-token titles, then
 one figure (per-sample training step and generation vs n, Speeder / LLaRA / TALLRec).
 """
-import argparse, json, os, shutil, subprocess, sys, time
+import argparse, json, os, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +50,7 @@ def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-
 def run(a, table, name, params, seed) -> dict | None:
     "One training run through `python -m speeder.experiment` (a finished one is reused if it has these settings); its metrics, or None if it failed."
     from dataclasses import asdict
-    from speeder.experiment import config_diff, experiment_config
+    from speeder.experiment import config_diff, copy_record, experiment_config
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
     record = RECORDS / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
@@ -67,10 +67,7 @@ def run(a, table, name, params, seed) -> dict | None:
         print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
         t = time.time(); r = subprocess.run([sys.executable, '-m', 'speeder.experiment', *args], cwd=ROOT)
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
-    if run_dir != record:
-        record.mkdir(parents=True, exist_ok=True)
-        for f in ('experiment.json', 'metrics.json', 'log.jsonl', 'test_predictions.json'):
-            if f != 'test_predictions.json' or (run_dir / f).exists(): shutil.copyfile(run_dir / f, record / f)   # runs before it existed have no predictions file
+    if run_dir != record: copy_record(run_dir, record)
     return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
 
 

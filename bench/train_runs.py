@@ -3,14 +3,22 @@
     .venv/bin/python bench/train_runs.py --datasets ml-100k --seeds 0 1 2 [-p samples_per_epoch 3000 ...]
 
 Each run lands in runs/<dataset>/<run_name>/ (executed notebook, metrics.json, log, checkpoints); finished
-runs (with metrics.json) are skipped, unfinished ones resume from their last checkpoint. The table goes to
-bench/results/train_runs.md (mean ± std over seeds) and .json (every run).
+runs (with metrics.json) are skipped, unfinished ones resume from their last checkpoint. Each finished run's record
+(`speeder.experiment.RECORD`: settings, metrics, step log, test answers; no checkpoints) is copied to
+bench/results/train_runs_records/<dataset>/<run_name>/, committed: a fresh checkout reads it instead of training again (a
+record made with other settings is refused). The table goes to bench/results/train_runs.md (mean ± std over seeds)
+and .json (every run).
 """
-import argparse, ast, json, shlex
+import argparse, ast, json, shlex, sys
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import papermill as pm
+
+from speeder.experiment import config_diff, copy_record, experiment_config
+
+RECORDS = Path('bench/results/train_runs_records')
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--datasets', nargs='+', default=['ml-100k'])
@@ -24,10 +32,18 @@ params = {k: (ast.literal_eval(v) if v[:1] in '[{(0123456789-TFN\'"' else v) for
 rows = []
 for ds in a.datasets:
     for seed in a.seeds:
-        name = f'{a.tag}-seed{seed}'; run = Path('runs') / ds.replace(':', '_') / name
+        name = f'{a.tag}-seed{seed}'; run = Path('runs') / ds.replace(':', '_') / name; p = dict(params, dataset=ds, seed=seed, run_name=name)
+        record = RECORDS / ds.replace(':', '_') / name
+        if not (run / 'metrics.json').exists() and (record / 'metrics.json').exists():   # finished elsewhere: its committed record
+            diff = config_diff(json.loads((record / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
+            if diff: sys.exit(f'{record} was made with other settings ({", ".join(f"{k}: {x!r} there, {y!r} now" for k, x, y in diff[:4])}): use another --tag.')
+            run = record
         if not (run / 'metrics.json').exists():
             run.mkdir(parents=True, exist_ok=True)
-            pm.execute_notebook('nbs/train.ipynb', str(run / 'train.ipynb'), parameters=dict(params, dataset=ds, seed=seed, run_name=name), log_output=True)
+            pm.execute_notebook('nbs/train.ipynb', str(run / 'train.ipynb'), parameters=p, log_output=True)
+        if run != record:
+            missing = copy_record(run, record)
+            if missing: print(f'{run}: no {", ".join(missing)} (made by older code)')
         m = json.loads((run / 'metrics.json').read_text())
         rows.append(dict(dataset=ds, seed=seed, tag=a.tag, **{f'test_{k}': v for k, v in m['test'].items()},
                          popularity=m['popularity_test_hr1'], sasrec=m.get('sasrec_test_hr1'), wall_time_s=m['wall_time_s'],

@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_experiment.ipynb #c34ddb34
 from __future__ import annotations
-import argparse, ast, difflib, hashlib, json, os, sys, time
+import argparse, ast, difflib, hashlib, json, os, shutil, sys, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -17,8 +17,8 @@ from .prompt import PromptConfig
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'ExperimentConfig', 'experiment_config', 'code_version', 'fingerprint', 'config_diff',
-           'run_experiment', 'parse_args', 'main']
+__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'RECORD', 'ExperimentConfig', 'experiment_config', 'code_version', 'fingerprint',
+           'config_diff', 'build_model', 'copy_record', 'run_experiment', 'parse_args', 'main']
 
 # %% ../nbs/13_experiment.ipynb #edc6c756
 PARAMS = dict(   # name: (default, help)
@@ -196,17 +196,36 @@ def _features(cfg: ExperimentConfig, ds, progress: bool) -> dict:
         feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress, weights='sequential' in mc.prior)
     return feats
 
+def build_model(cfg: ExperimentConfig, ds, feats: dict, dtype=torch.float32):
+    "The run's model before training: its method's class over the backbone (in `dtype`), the frozen `feats`, the dataset's titles and training counts; seeded with the run's seed, so the same run gets the same initial weights."
+    from speeder.backbone import load_backbone
+    import speeder.baselines  # registers the baselines' classes
+    from speeder.model import METHODS
+    from speeder.sequential import train_counts
+    llm, tok = load_backbone(cfg.model.backbone, dtype=dtype)
+    seed_everything(cfg.seed)   # after the features, which draw random numbers only when they are not cached
+    return METHODS[cfg.method](cfg.model, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
+
+RECORD = ('experiment.json', 'metrics.json', 'log.jsonl', 'test_predictions.json')   # a finished run without its checkpoints: settings, numbers, every step, every test answer
+
+def copy_record(run_dir, dest) -> list:
+    "Copy a finished run's `RECORD` files to `dest` (e.g. a committed folder, so that the numbers survive a fresh checkout); returns the names the run lacks (runs made before `test_predictions.json` existed have none)."
+    run_dir, dest = Path(run_dir), Path(dest)
+    if not (run_dir / 'metrics.json').exists(): raise FileNotFoundError(f'{run_dir}/metrics.json not found: the run has not finished; rerun its command to resume it.')
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in RECORD:
+        if (run_dir / f).exists(): shutil.copyfile(run_dir / f, dest / f)
+    return [f for f in RECORD if not (run_dir / f).exists()]
+
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     "Data -> frozen features -> the method's model (Speeder or a baseline) -> MPO -> test metrics -> `metrics.json` in `cfg.run_dir`; returns the metrics (None on processes other than the main one)."
     from datetime import timedelta
     from accelerate import PartialState
     from accelerate.utils import broadcast_object_list
-    from speeder.backbone import backbone_dtype, load_backbone
+    from speeder.backbone import backbone_dtype
     from speeder.data import load_dataset, load_readers
     from speeder.eval import evaluate
-    import speeder.baselines  # registers the baselines' classes
-    from speeder.model import METHODS
-    from speeder.sequential import hr_at_1, popularity_scores, train_counts
+    from speeder.sequential import hr_at_1, popularity_scores
     from speeder.trainer import pick_precision, train
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=3))   # long: the others wait while the main process computes features and tests
     main, say = state.is_main_process, state.print
@@ -223,9 +242,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     if state.num_processes > 1: feats = broadcast_object_list([feats])[0]   # and sent to the others: every process, on every machine, reads the same frozen features
     say({m: (tuple(f.x.shape), int(f.mask.sum()), 'cached' if f.cached else 'computed') for m, f in feats.items()})
     with state.local_main_process_first():   # the bundled backbone is converted once per machine
-        llm, tok = load_backbone(mc.backbone, dtype=backbone_dtype(precision))
-    seed_everything(cfg.seed)   # again: the features draw random numbers only when they are not cached, and the model's initial weights must not depend on that
-    model = METHODS[cfg.method](mc, llm, tok, feats, ds.titles, ds.item_ids, popularity=train_counts(ds))
+        model = build_model(cfg, ds, feats, dtype=backbone_dtype(precision))
     summary = train(model, ds, cfg.train, run_dir, progress=progress)
     if not main: state.wait_for_everyone(); return None
     best = model.load_weights(run_dir / 'checkpoints' / 'best') if summary['best'] else model
