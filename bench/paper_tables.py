@@ -16,13 +16,15 @@ Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl:
 same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
 LLaRA-style, Speeder in the paper's configuration and in the workspace's best. A second budget gives Speeder (paper)
 the training time LLaRA-style took (step time, validation excluded; its cheaper steps buy it more prompts), per seed.
-Table 3: Speeder's ablations (the paper's configuration unless --ablation-config best): w/o PPT, w/o PPL, w/o SPAE
+Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best): w/o PPT, w/o PPL, w/o SPAE
 (both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each non-text modality (text is the
-modality every MRC item token starts from: it cannot be removed here).
+modality every MRC item token starts from: it cannot be removed here; w/o sequential also drops seq_residual, which is
+E_s). A finished run of bench/train_runs.py with identical settings (its record in bench/results/train_runs_records/)
+is reused instead of training the same run again.
 Efficiency: bench/efficiency.py at n_max 5, 10, 20, 26, with the data's own titles and with 20-token titles, then
 one figure (per-sample training step and generation vs n, Speeder / LLaRA / TALLRec).
 """
-import argparse, json, os, subprocess, sys, time
+import argparse, json, os, shlex, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -32,11 +34,14 @@ RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
                 hours='one run takes 10-30 min of one core with bf16 autocast (a CPU with AMX), 0.5-1 h in fp32: Table 2 about 2 h and Table 3 about 3 h per seed with bf16'),
+    'cpu-long': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 8], batch_size=8, grad_accum=1, warmup_frac=0.05), seeds=[0, 1, 2],   # the long runs' schedule (README, "The long run")
+                     hours='one Speeder run takes 36-60 min of one core with bf16 (12,000 prompts), a title baseline about twice that: Table 2 about 6 h and Table 3 about 7 h per seed'),
     'gpu': dict(params=dict(samples_per_epoch=20000, epochs=[1, 1, 5], batch_size=32, grad_accum=4, n_max=20, text_encoder='llm'), seeds=[0, 1, 2, 3, 4],
                 hours='not measured yet (no GPU run so far)'),
 }
 TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'llara': dict(method='llara', config='paper'),
-          'speeder (paper)': dict(config='paper'), 'speeder (best)': dict(config='best')}
+          'speeder (paper)': dict(config='paper'), 'speeder (paper + seq_residual)': dict(config='paper', seq_residual=1.0), 'speeder (best)': dict(config='best')}
+ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)'}   # --ablation-config: the Table 2 row Table 3 ablates
 EQUAL_TIME = 'speeder (paper), LLaRA-style wall time'
 TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
           'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
@@ -57,6 +62,11 @@ def run(a, table, name, params, seed) -> dict | None:
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
          'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
+    if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
+        new = json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))
+        same = [d for d in sorted((ROOT / 'bench/results/train_runs_records' / a.dataset.replace(':', '_')).glob(f'*-seed{seed}'))
+                if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)]
+        if same: print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT)} (bench/train_runs.py, identical settings)', flush=True); run_dir = same[0]
     if (run_dir / 'metrics.json').exists():   # experiment.json: the settings as given (metrics.json's config also holds what the model derived from its inputs)
         diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
         if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '
@@ -67,7 +77,7 @@ def run(a, table, name, params, seed) -> dict | None:
         print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
         t = time.time(); r = subprocess.run([sys.executable, '-m', 'speeder.experiment', *args], cwd=ROOT)
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
-    if run_dir != record: copy_record(run_dir, record)
+    if run_dir == out / run_dir.name: copy_record(run_dir, record)   # trained here (not a committed record, nor a train_runs one)
     return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
 
 
@@ -114,7 +124,7 @@ def write(a, res):
     images = find_images(a)
     ids = [json.loads(l) for l in (ROOT / 'bench/results/id_baselines.jsonl').read_text().splitlines()] if (ROOT / 'bench/results/id_baselines.jsonl').exists() else []
     ids = [r for r in ids if r['dataset'] == a.dataset and r['images'] == images]
-    md = [f'# The paper\'s tables on {a.dataset} ({a.scale} scale)', '', f'Command: `{" ".join(["python bench/paper_tables.py"] + sys.argv[1:])}`. '
+    md = [f'# The paper\'s tables on {a.dataset} ({a.scale} scale)', '', f'Command: `{shlex.join(["python", "bench/paper_tables.py"] + sys.argv[1:])}`. '
           f'Scale: {json.dumps(SCALES[a.scale]["params"])}; {SCALES[a.scale]["hours"]}. Images: {"posters" if images else "none (text + ID)"}. '
           'Test read once per run (the checkpoint chosen on valid); mean ± population sd (numpy std, ddof 0) over the seeds listed per row; every row of a seed on the same test set.', '',
           '## Table 2 analogue', '', '| method | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|',
@@ -190,9 +200,12 @@ def main(a):
             for name, p in TABLE3.items():
                 if a.rows and name not in a.rows: continue
                 p = stage3_params(a) if p == 'stage3' else p
+                base = ABLATION_BASES[a.ablation_config]
                 if not p:   # the full model: Table 2's run of the same configuration and seed
-                    res[('t3', name, seed)] = run(a, 't2', f'speeder ({a.ablation_config})', TABLE2[f'speeder ({a.ablation_config})'], seed)
-                else: res[('t3', name, seed)] = run(a, 't3', name, dict(config=a.ablation_config, **p), seed)
+                    res[('t3', name, seed)] = run(a, 't2', base, TABLE2[base], seed)
+                else:
+                    p = {**TABLE2[base], **p, **({'seq_residual': 0.0} if 'sequential' not in p.get('modalities', ['sequential']) else {})}   # seq_residual is E_s
+                    res[('t3', name, seed)] = run(a, 't3' if a.ablation_config == 'paper' else f't3-{slug(a.ablation_config)}', name, p, seed)
                 write(a, res)
     if 'efficiency' in a.only and not a.collect:
         if a.scale == 'gpu': print('efficiency: on a GPU, bench/gpu_bench.py (run by bench/gpu.sh) times Speeder vs LLaRA-style on a 7B-shaped backbone; this sweep is the CPU one')
@@ -241,7 +254,7 @@ if __name__ == '__main__':
     ap.add_argument('--seeds', type=int, nargs='+', default=None)
     ap.add_argument('--only', nargs='+', default=['table2', 'table3', 'efficiency'], choices=['table2', 'table3', 'efficiency'])
     ap.add_argument('--rows', nargs='+', default=None, help='only these rows (names as in the tables)')
-    ap.add_argument('--ablation-config', default='paper', choices=['paper', 'best'])
+    ap.add_argument('--ablation-config', default='paper', choices=list(ABLATION_BASES))
     ap.add_argument('--backbone', default=None, help='HF name or folder (gpu scale: the 7B backbone)')
     ap.add_argument('--eff-rounds', type=int, default=3)
     ap.add_argument('--runs', default='runs')
