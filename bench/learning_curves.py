@@ -18,7 +18,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import numpy as np
 
-RECORDS = Path('bench/results/train_runs_records')   # bench/train_runs.py's copies of finished runs
+from records import finished, names, run_dir
+
 ap = argparse.ArgumentParser()
 ap.add_argument('--run', action='append', required=True, metavar='LABEL=TAG')
 ap.add_argument('--dataset', default='ml-100k')
@@ -29,9 +30,8 @@ a = ap.parse_args()
 METRICS = [('vhr1', 'VHR@1, plain LM head (paper)', '-'), ('guided_vhr1', 'VHR@1, pointer-guided (extra)', '--'), ('pointer_hr1', 'pointer HR@1, one pass (extra)', ':')]
 fig, ax = plt.subplots(figsize=(8, 4.8)); md = ['| configuration | seeds | prompts seen | stage | ' + ' | '.join(m[1] for m in METRICS) + ' | PPT acc |', '|---|---|---|---|---|---|---|---|']
 for (label, tag), color in zip((r.split('=', 1) for r in a.run), plt.rcParams['axes.prop_cycle'].by_key()['color']):
-    found = {f.parent.name: f for d in (RECORDS, Path('runs')) for f in sorted((d / a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl'))}   # runs/ over the committed copy
-    runs = sorted(f for f in found.values() if a.unfinished or (f.parent / 'metrics.json').exists())
-    if not runs: raise SystemExit(f'No runs/{a.dataset}/{tag}-seed*/log.jsonl (nor in {RECORDS}): run bench/train_runs.py --tag {tag} first.')
+    runs = [d / 'log.jsonl' for n in names(a.dataset, tag) for d in [finished(a.dataset, n) or (run_dir(a.dataset, n) if a.unfinished else None)] if d and (d / 'log.jsonl').exists()]
+    if not runs: raise SystemExit(f'No finished run of {tag} (runs/{a.dataset}/{tag}-seed*/ or its record): run bench/train_runs.py --tag {tag} first.')
     pts = defaultdict(list)   # prompts seen -> valid records (one per seed)
     for f in runs:
         for r in map(json.loads, f.read_text().splitlines()):

@@ -4,51 +4,64 @@
     .venv/bin/python bench/paired.py paper-seqres-long popularity
 
 A and B are train_runs tags (runs/<dataset>/<tag>-seed<k>/, or its committed copy in
-bench/results/train_runs_records/<dataset>/), or `popularity` (the baseline's pick on the same candidates, the dataset loaded as the other side's run loaded it: the
-candidate most frequent in the training sequences; a tie is a miss, as in its HR@1). --key is the decoder compared:
+bench/results/train_runs_records/<dataset>/), or `popularity` (the baseline's pick on the same candidates, the
+dataset loaded as the other side's run loaded it: the candidate most frequent in the training sequences; a tie is a
+miss, as in its HR@1). Each side's hits must reproduce its run's metrics.json number, or nothing is compared. --key is the decoder compared:
 `answer` (default: the paper's free generation; an invalid answer is a miss), `guided_answer`, `pointer_pick`,
 `letter_pick`. Per seed: both hit rates, their difference, how many samples only A / only B got right, and the exact
 two-sided sign test on those (McNemar). Over the seeds: the mean difference with a paired bootstrap 95 % interval
 (samples resampled within each seed, the seeds' differences averaged): the test samples' noise for these trained
 runs, not training's seed-to-seed spread, which the per-seed differences show. Rows go to bench/results/paired.md, one per
-(A, B, key), replaced when rerun.
+(dataset, A, B, key, seeds), replaced when rerun.
 """
 import argparse, json, math
 from pathlib import Path
 
 import numpy as np
 
-RECORDS = Path('bench/results/train_runs_records')
+from records import finished
+
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('a'); ap.add_argument('b')
 ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
 ap.add_argument('--dataset', default='ml-100k')
 ap.add_argument('--key', default='answer', choices=['answer', 'guided_answer', 'pointer_pick', 'letter_pick'])
-ap.add_argument('--boot', type=int, default=10000)
+ap.add_argument('--boot', type=int, default=10000, help='bootstrap resamples')
 ap.add_argument('--out', default='bench/results/paired.md')
 a = ap.parse_args()
 
 
-def run_file(tag, seed, f):
-    name, ds = f'{tag}-seed{seed}', a.dataset.replace(':', '_')
-    return next((d / ds / name / f for d in (Path('runs'), RECORDS) if (d / ds / name / f).exists()), None)
+METRIC = dict(answer='vhr1', guided_answer='guided_vhr1', pointer_pick='pointer_hr1', letter_pick='letter_hr1')   # the metrics.json number each key's hits must give
+
+
+def run_json(tag, seed, f):
+    d = finished(a.dataset, f'{tag}-seed{seed}')
+    if d is None or not (d / f).exists():
+        raise SystemExit(f'No {f} for {tag}-seed{seed} (runs/{a.dataset}/ or its record): finish the run'
+                         + (', or make the file with bench/test_predictions.py <its run folder>.' if f == 'test_predictions.json' else '.'))
+    return json.loads((d / f).read_text())
 
 
 def hits(tag, seed, other):
-    "Per test sample: 1 if the method's pick is the target; and the targets (to check that both sides read one test set)."
-    if tag == 'popularity':   # on the dataset exactly as the other side's run loaded it (its image folder and options decide the catalogue)
-        from speeder.data import load_dataset
+    """Per test sample: 1 if the method's pick is the target; and the targets. The hits must give the run's own
+    metrics.json number (popularity: the other side's run's popularity HR@1), so the file is that run's test set."""
+    if tag == 'popularity':   # on the dataset as the other side's run loaded it (whether it had images decides the catalogue)
+        from speeder.data import find_posters, load_dataset
         from speeder.sequential import popularity_scores
-        cfg = json.loads(run_file(other, seed, 'experiment.json').read_text())
-        ds = load_dataset(cfg['dataset'], image_dir=cfg['image_dir'], n_max=cfg['model']['n_max'], seed=seed, verbose=False, **cfg['options'])
-        s = popularity_scores(ds, ds.test); top = s.max(1, keepdims=True)
-        pick = np.where((s == top[:, 0:1]).sum(1) == 1, s.argmax(1), -1)
-        return (pick == ds.test.labels).astype(int), np.asarray(ds.test.labels)
-    f = run_file(tag, seed, 'test_predictions.json')
-    if f is None: raise SystemExit(f'No test_predictions.json for {tag}-seed{seed} in runs/ or {RECORDS}/: finish the run, or make the file with bench/test_predictions.py <its run folder>.')
-    p = json.loads(f.read_text())
-    if a.key not in p: raise SystemExit(f'{f} has no {a.key!r} (it has {[k for k in p if k != "target"]}).')
-    return (np.asarray(p[a.key]) == np.asarray(p['target'])).astype(int), np.asarray(p['target'])
+        if other == 'popularity': raise SystemExit('popularity against itself: give a train_runs tag on one side.')
+        cfg, m = run_json(other, seed, 'experiment.json'), run_json(other, seed, 'metrics.json')
+        images = cfg['image_dir'] if cfg['image_dir'] in (None, '') or Path(cfg['image_dir']).exists() else find_posters()   # the run's folder, or this checkout's posters
+        if cfg['image_dir'] and images is None: raise SystemExit(f'{other}-seed{seed} used images ({cfg["image_dir"]}), which this machine lacks: its catalogue cannot be rebuilt here.')
+        ds = load_dataset(cfg['dataset'], image_dir=images, n_max=cfg['model']['n_max'], seed=seed, verbose=False, **cfg['options'])
+        s = popularity_scores(ds, ds.test)
+        pick = np.where((s == s.max(1, keepdims=True)).sum(1) == 1, s.argmax(1), -1)   # a tie is a miss, as in hr_at_1
+        h, t, want = (pick == ds.test.labels).astype(int), np.asarray(ds.test.labels), m['popularity_test_hr1']
+    else:
+        p, m = run_json(tag, seed, 'test_predictions.json'), run_json(tag, seed, 'metrics.json')
+        if a.key not in p: raise SystemExit(f'{tag}-seed{seed}: test_predictions.json has no {a.key!r} (it has {[k for k in p if k != "target"]}).')
+        h, t, want = (np.asarray(p[a.key]) == np.asarray(p['target'])).astype(int), np.asarray(p['target']), m['test'][METRIC[a.key]]
+    if not math.isclose(h.mean(), want, abs_tol=1e-6): raise SystemExit(f'{tag} seed {seed}: these hits give {h.mean():.4f}, its metrics.json {want:.4f}: not the same test set.')
+    return h, t
 
 
 def sign_test(k, n):
@@ -68,13 +81,13 @@ for seed in a.seeds:
 boot = np.mean(boots, 0); lo, hi = np.quantile(boot, [0.025, 0.975])
 d = np.mean([r['d'] for r in rows])
 per_seed = '; '.join(f"seed {r['seed']}: {r['a']:.3f} vs {r['b']:.3f} ({r['d']:+.3f}; only A {r['only_a']}, only B {r['only_b']}, p = {r['p']:.3g})" for r in rows)
-row = (f"| {a.a} | {a.b} | {a.key} | {','.join(map(str, a.seeds))} | {sum(r['n'] for r in rows)} | {np.mean([r['a'] for r in rows]):.3f} | {np.mean([r['b'] for r in rows]):.3f} | "
-       f"**{d:+.3f}** [{lo:+.3f}, {hi:+.3f}] | {per_seed} |")
+row = (f"| {a.dataset} | {a.a} | {a.b} | {a.key} | {','.join(map(str, a.seeds))} | {sum(r['n'] for r in rows)} | {np.mean([r['a'] for r in rows]):.3f} | {np.mean([r['b'] for r in rows]):.3f} | "
+       f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}] | {per_seed} |")
 print(row)
-out = Path(a.out); head = ['Paired comparisons on the same test samples (bench/paired.py; the command per row: `.venv/bin/python bench/paired.py A B --key KEY --seeds SEEDS`). '
-                           'Difference = A − B in hit rate, mean over seeds, with a paired bootstrap 95 % interval (10,000 resamples within each seed); p: exact sign test on the samples only one of them got right (per seed). '
+out = Path(a.out); head = ['Paired comparisons on the same test samples (bench/paired.py; the command per row: `.venv/bin/python bench/paired.py A B --key KEY --seeds SEEDS --dataset DATASET`). '
+                           f'Difference = A − B in hit rate, mean over seeds, with a paired bootstrap 95 % interval ({a.boot:,} resamples within each seed); p: exact sign test on the samples only one of them got right (per seed). '
                            'Interval and p cover the test samples\' noise for these trained runs, not the spread between training seeds (the per-seed differences show that).', '',
-                           '| A | B | key | seeds | samples | A | B | A − B [95 % CI] | per seed |', '|---|---|---|---|---|---|---|---|---|']
-old = [l for l in out.read_text().splitlines()[len(head):] if l.startswith('|')] if out.exists() else []
-keep = [l for l in old if l.split(' | ')[:3] != row.split(' | ')[:3]]
+                           '| dataset | A | B | key | seeds | samples | A | B | A − B [95 % CI] | per seed |', '|---|---|---|---|---|---|---|---|---|---|']
+old = [l for l in out.read_text().splitlines()[len(head):] if l.startswith('| ')] if out.exists() else []   # the rows below the header
+keep = [l for l in old if l.split(' | ')[:5] != row.split(' | ')[:5]]   # one row per dataset, A, B, key and seeds
 out.write_text('\n'.join(head + sorted(keep + [row])) + '\n')

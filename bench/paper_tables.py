@@ -29,6 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
+from records import record_dir
+
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
@@ -52,8 +54,8 @@ ID_ROWS = ['popularity', 'gru4rec', 'sasrec', 'bert4rec']
 def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-').replace('--', '-')
 
 
-def run(a, table, name, params, seed) -> dict | None:
-    "One training run through `python -m speeder.experiment` (a finished one is reused if it has these settings); its metrics, or None if it failed."
+def run(a, table, name, params, seed, train: bool = True) -> dict | None:
+    "One training run through `python -m speeder.experiment` (a finished one is reused if it has these settings); its metrics, or None if it failed or (`train` False) has not finished."
     from dataclasses import asdict
     from speeder.experiment import config_diff, copy_record, experiment_config
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
@@ -64,14 +66,14 @@ def run(a, table, name, params, seed) -> dict | None:
          'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
     if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
         new = json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))
-        same = [d for d in sorted((ROOT / 'bench/results/train_runs_records' / a.dataset.replace(':', '_')).glob(f'*-seed{seed}'))
+        same = [d for d in sorted(record_dir(a.dataset, '').glob(f'*-seed{seed}'))
                 if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)]
         if same: print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT)} (bench/train_runs.py, identical settings)', flush=True); run_dir = same[0]
     if (run_dir / 'metrics.json').exists():   # experiment.json: the settings as given (metrics.json's config also holds what the model derived from its inputs)
         diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
         if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '
                           f'move it away, or run with another --runs folder.')
-    elif a.collect: return None   # tables from finished runs only
+    elif not train: return None   # this row is only read from finished runs
     else:
         args = [x for k, v in p.items() for x in (f'--{k}', v if isinstance(v, str) else json.dumps(v))]
         print(f'== {table} / {name} / seed {seed}: {" ".join(args)}', flush=True)
@@ -142,19 +144,21 @@ def write(a, res):
            'Valid VHR@1: the plain LM head\'s on valid at the checkpoint the run kept (chosen on its configuration\'s own valid metric); for ID models their valid HR@1. '
            f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); `{EQUAL_TIME}` gets LLaRA-style\'s time through its prompts: '
            'Speeder (paper)\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`).',
-           '', f'## Table 3 analogue (ablations of Speeder, {a.ablation_config} configuration)', '',
-           '| variant | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | Δ VHR@1 vs speeder, same seeds | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|---|']
-    full = {s: m for (t, n, s), m in res.items() if t == 't3' and n == 'speeder' and m}
-    for name in TABLE3:
-        ms = [m for (t, n, s), m in res.items() if t == 't3' and n == name and m]
-        if ms: md.append(llm_row(name, ms, ref=full if name != 'speeder' else {}))   # {}: no difference to itself
-    md += ['', 'Δ: the variant\'s test VHR@1 minus the full model\'s, seed by seed (the same test set), averaged over the seeds both have. '
-           'Every other number of a run is in its `metrics.json`.']
+           ]
+    for cfg in ABLATION_BASES:   # one Table 3 per ablated configuration that has finished rows
+        rows = {n: [m for (t, n2, s), m in res.items() if t == f't3:{cfg}' and n2 == n and m] for n in TABLE3}
+        if not any(ms for n, ms in rows.items() if n != 'speeder'): continue   # no ablation finished yet
+        full = {m['seed']: m for m in rows['speeder']}
+        md += ['', f'## Table 3 analogue (ablations of Speeder, {cfg} configuration)', '',
+               '| variant | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | Δ VHR@1 vs speeder, same seeds | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|---|']
+        md += [llm_row(n, ms, ref=full if n != 'speeder' else {}) for n, ms in rows.items() if ms]   # {}: no difference to itself
+        md += ['', 'Δ: the variant\'s test VHR@1 minus the full model\'s, seed by seed (the same test set), averaged over the seeds both have. '
+               'Every other number of a run is in its `metrics.json`.']
     eff = ROOT / 'bench/results/efficiency_n.md'
     if eff.exists(): md += ['', '## Efficiency (Figures 6 and 8 analogue)', '', eff.read_text()]
     (ROOT / f'bench/results/paper_tables_{a.scale}.md').write_text('\n'.join(md) + '\n')
-    (ROOT / f'bench/results/paper_tables_{a.scale}.json').write_text(json.dumps({f'{t}|{n}|{s}': m and dict(test=m['test'], valid=m['valid_best'], seed=s, train_prompts=m['train_prompts'],
-                                                                                  train_time_s=m['train_time_s']) for (t, n, s), m in res.items()}, indent=1))
+    (ROOT / f'bench/results/paper_tables_{a.scale}.json').write_text(json.dumps({f'{t}|{n}|{s}': dict(test=m['test'], valid=m['valid_best'], seed=s, train_prompts=m['train_prompts'],
+                                                                                  train_time_s=m['train_time_s']) for (t, n, s), m in res.items() if m}, indent=1))   # finished runs only
 
 
 def fixed_letter(a) -> str:
@@ -185,28 +189,29 @@ def stage3_params(a):
 
 
 def main(a):
-    res = {}
-    if 'table2' in a.only:
-        for seed in a.seeds:
-            for name, p in TABLE2.items():
-                if a.rows and name not in a.rows: continue
-                res[('t2', name, seed)] = run(a, 't2', name, p, seed); write(a, res)
-            sp, ll = res.get(('t2', 'speeder (paper)', seed)), res.get(('t2', 'llara', seed))
-            if sp and ll and (not a.rows or EQUAL_TIME in a.rows):   # equal wall-clock: Speeder gets LLaRA-style's training time
-                n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * time_ratio(sp, ll)))
-                res[('t2', EQUAL_TIME, seed)] = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed); write(a, res)
-    if 'table3' in a.only:
+    "Train what --only / --rows ask for (unless --collect) and read every other row from finished runs, so the tables always show all that has finished."
+    res, want = {}, lambda part, name: part in a.only and not a.collect and (not a.rows or name in a.rows)
+    for seed in a.seeds:
+        for name, p in TABLE2.items():
+            res[('t2', name, seed)] = r = run(a, 't2', name, p, seed, train=want('table2', name))
+            if r: write(a, res)
+        sp, ll = res.get(('t2', 'speeder (paper)', seed)), res.get(('t2', 'llara', seed))
+        if sp and ll:   # equal wall-clock: Speeder gets LLaRA-style's training time
+            n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * time_ratio(sp, ll)))
+            res[('t2', EQUAL_TIME, seed)] = r = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed, train=want('table2', EQUAL_TIME))
+            if r: write(a, res)
+    for cfg, base in ABLATION_BASES.items():   # every ablation configuration's finished rows; the one asked for is trained
         for seed in a.seeds:
             for name, p in TABLE3.items():
-                if a.rows and name not in a.rows: continue
+                train = want('table3', name) and cfg == a.ablation_config
                 p = stage3_params(a) if p == 'stage3' else p
-                base = ABLATION_BASES[a.ablation_config]
                 if not p:   # the full model: Table 2's run of the same configuration and seed
-                    res[('t3', name, seed)] = run(a, 't2', base, TABLE2[base], seed)
+                    r = run(a, 't2', base, TABLE2[base], seed, train=train)
                 else:
                     p = {**TABLE2[base], **p, **({'seq_residual': 0.0} if 'sequential' not in p.get('modalities', ['sequential']) else {})}   # seq_residual is E_s
-                    res[('t3', name, seed)] = run(a, 't3' if a.ablation_config == 'paper' else f't3-{slug(a.ablation_config)}', name, p, seed)
-                write(a, res)
+                    r = run(a, 't3' if cfg == 'paper' else f't3-{slug(cfg)}', name, p, seed, train=train)
+                res[(f't3:{cfg}', name, seed)] = r
+                if r and train: write(a, res)
     if 'efficiency' in a.only and not a.collect:
         if a.scale == 'gpu': print('efficiency: on a GPU, bench/gpu_bench.py (run by bench/gpu.sh) times Speeder vs LLaRA-style on a 7B-shaped backbone; this sweep is the CPU one')
         else: efficiency(a)

@@ -15,7 +15,8 @@ from speeder.core import atomic_write_json
 from speeder.eval import evaluate
 from speeder.viz import load_run
 
-RECORDS = Path('bench/results/train_runs_records')
+from records import record_dir
+
 ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
 ap.add_argument('runs', nargs='+')
 a = ap.parse_args()
@@ -26,12 +27,14 @@ for run in map(Path, a.runs):
     which = 'best' if metrics.get('valid_best') else 'last'
     model, ds, _ = load_run(run, which=which)
     test, preds = evaluate(model, ds.test, generate=True, ppt=False, precision=metrics['precision'], predictions=True)
-    differ = {k: (metrics['test'][k], v) for k, v in test.items() if k in metrics['test'] and not math.isclose(metrics['test'][k], v, abs_tol=1e-6)}   # metrics older code did not record are not compared
-    if differ:
-        print(f'{run}: re-testing checkpoints/{which} does not reproduce metrics.json ({", ".join(f"{k}: {x} there, {y} now" for k, (x, y) in differ.items())}); nothing written')
+    shared = [k for k in test if k in metrics['test']]   # metrics older code did not record are not compared
+    differ = {k: (metrics['test'][k], test[k]) for k in shared if not math.isclose(metrics['test'][k], test[k], abs_tol=1e-6)}
+    if differ or not shared:
+        print(f'{run}: re-testing checkpoints/{which} does not reproduce metrics.json ({", ".join(f"{k}: {x} there, {y} now" for k, (x, y) in differ.items()) or "no metric to compare"}); nothing written')
         failed.append(str(run)); continue
     atomic_write_json(run / 'test_predictions.json', preds)
-    record = RECORDS / metrics['dataset'].replace(':', '_') / run.name
-    if record.exists() and record.resolve() != run.resolve(): atomic_write_json(record / 'test_predictions.json', preds)
-    print(f"{run}: checkpoints/{which} re-tested, {', '.join(f'{k} {v:.3f}' for k, v in test.items() if k != 'n')} as in metrics.json; test_predictions.json written")
+    record = record_dir(metrics['dataset'], run.name)   # the committed copy of this very run (the same metrics.json), if there is one
+    if record.resolve() != run.resolve() and (record / 'metrics.json').exists() and (record / 'metrics.json').read_bytes() == (run / 'metrics.json').read_bytes():
+        atomic_write_json(record / 'test_predictions.json', preds)
+    print(f"{run}: checkpoints/{which} re-tested, {', '.join(f'{k} {test[k]:.3f}' for k in shared)} as in metrics.json; test_predictions.json written")
 if failed: sys.exit(f'not reproduced: {" ".join(failed)}')

@@ -10,15 +10,13 @@ record made with other settings is refused). The table goes to bench/results/tra
 and .json (every run).
 """
 import argparse, ast, json, shlex, sys
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import papermill as pm
 
-from speeder.experiment import config_diff, copy_record, experiment_config
-
-RECORDS = Path('bench/results/train_runs_records')
+from records import finished, record_dir, run_dir, settings_diff
+from speeder.experiment import copy_record
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--datasets', nargs='+', default=['ml-100k'])
@@ -32,12 +30,11 @@ params = {k: (ast.literal_eval(v) if v[:1] in '[{(0123456789-TFN\'"' else v) for
 rows = []
 for ds in a.datasets:
     for seed in a.seeds:
-        name = f'{a.tag}-seed{seed}'; run = Path('runs') / ds.replace(':', '_') / name; p = dict(params, dataset=ds, seed=seed, run_name=name)
-        record = RECORDS / ds.replace(':', '_') / name
-        if not (run / 'metrics.json').exists() and (record / 'metrics.json').exists():   # finished elsewhere: its committed record
-            diff = config_diff(json.loads((record / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
-            if diff: sys.exit(f'{record} was made with other settings ({", ".join(f"{k}: {x!r} there, {y!r} now" for k, x, y in diff[:4])}): use another --tag.')
-            run = record
+        name = f'{a.tag}-seed{seed}'; p = dict(params, dataset=ds, seed=seed, run_name=name)
+        run, record = finished(ds, name) or run_dir(ds, name), record_dir(ds, name)   # finished here, else finished elsewhere (its record), else to run here
+        for f in (run, record):   # a folder of this name made with other settings is another run: refused, never mixed in or overwritten
+            diff = settings_diff(f, p) if (f / 'experiment.json').exists() else []
+            if diff: sys.exit(f'{f} was made with other settings ({", ".join(f"{k}: {x!r} there, {y!r} now" for k, x, y in diff[:4])}): use another --tag.')
         if not (run / 'metrics.json').exists():
             run.mkdir(parents=True, exist_ok=True)
             pm.execute_notebook('nbs/train.ipynb', str(run / 'train.ipynb'), parameters=p, log_output=True)

@@ -4,13 +4,13 @@
 
 # %% ../nbs/13_experiment.ipynb #c34ddb34
 from __future__ import annotations
-import argparse, ast, difflib, hashlib, json, os, shutil, sys, time
+import argparse, ast, difflib, hashlib, json, os, sys, time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 
-from .core import atomic_write_json, parse_param, seed_everything
+from .core import atomic_write_bytes, atomic_write_json, parse_param, seed_everything
 from .model import SpeederConfig
 from .mrc import MRCConfig
 from .prompt import PromptConfig
@@ -171,10 +171,12 @@ def _flat(d: dict, pre: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
 
 def config_diff(old: dict, new: dict) -> list:
-    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, image_dir, readers) is not a difference. A field that an older saved configuration lacks counts as its default (a new field's default keeps the older behaviour)."
-    norm = lambda d: _flat(json.loads(json.dumps(asdict(ExperimentConfig.from_dict(d)))))
+    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, readers, the image folder's path) is not a difference, whether it has images ('images') is: they decide the catalogue and so the test set. A field that an older saved configuration lacks counts as its default (a new field's default keeps the older behaviour)."
+    def norm(d):
+        f = _flat(json.loads(json.dumps(asdict(ExperimentConfig.from_dict(d)))))
+        f['images'] = f.pop('image_dir') not in (None, 'None', ''); return f
     o, n = norm(old), norm(new)
-    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'image_dir', 'readers')]
+    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'readers')]
 
 def _check_same_run(cfg: ExperimentConfig, write: bool = True):
     "A run folder belongs to one configuration: `experiment.json` is written when it starts (`write`), and rerunning with other settings (which would resume a different run) is refused."
@@ -209,12 +211,13 @@ def build_model(cfg: ExperimentConfig, ds, feats: dict, dtype=torch.float32):
 RECORD = ('experiment.json', 'metrics.json', 'log.jsonl', 'test_predictions.json')   # a finished run without its checkpoints: settings, numbers, every step, every test answer
 
 def copy_record(run_dir, dest) -> list:
-    "Copy a finished run's `RECORD` files to `dest` (e.g. a committed folder, so that the numbers survive a fresh checkout); returns the names the run lacks (runs made before `test_predictions.json` existed have none)."
+    "Copy a finished run's `RECORD` files to `dest` (e.g. a committed folder, so that the numbers survive a fresh checkout), each atomically; a record file the run lacks is removed from `dest` (no stale answers beside new metrics). Returns the names the run lacks (runs made before `test_predictions.json` existed have none)."
     run_dir, dest = Path(run_dir), Path(dest)
     if not (run_dir / 'metrics.json').exists(): raise FileNotFoundError(f'{run_dir}/metrics.json not found: the run has not finished; rerun its command to resume it.')
     dest.mkdir(parents=True, exist_ok=True)
     for f in RECORD:
-        if (run_dir / f).exists(): shutil.copyfile(run_dir / f, dest / f)
+        if (run_dir / f).exists(): atomic_write_bytes(dest / f, (run_dir / f).read_bytes())
+        else: (dest / f).unlink(missing_ok=True)
     return [f for f in RECORD if not (run_dir / f).exists()]
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
