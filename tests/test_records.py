@@ -1,0 +1,41 @@
+"""The committed run records (bench/results/*_records, *_runs): every run's per-sample test answers give the numbers in its
+metrics.json, and bench/paired.py compares two committed runs on the very samples those numbers came from."""
+import json, subprocess, sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speeder.eval import gen_metrics
+
+ROOT = Path(__file__).resolve().parents[1]
+RECORDS = sorted(p.parent for d in ('train_runs_records', 'paper_tables_runs') for p in (ROOT / 'bench/results' / d).glob('**/test_predictions.json'))
+DECODER = dict(pointer_pick='pointer_hr1', letter_pick='letter_hr1')   # one-pass picks: HR@1 = their hit rate
+
+
+@pytest.mark.parametrize('run', RECORDS, ids=lambda p: p.name)
+def test_predictions_give_metrics(run):
+    m, p = json.loads((run / 'metrics.json').read_text()), json.loads((run / 'test_predictions.json').read_text())
+    target = np.asarray(p['target'])
+    assert len(target) == m.get('n_test', m['test']['n'])
+    for k, v in gen_metrics(p['answer'], target).items():   # the paper's ValidRatio / HR@1 / VHR@1 from the generated answers
+        if k in m['test']: assert v == pytest.approx(m['test'][k], abs=1e-6), (run, k)
+    for key, metric in DECODER.items():
+        if key in p and metric in m['test']: assert np.mean(np.asarray(p[key]) == target) == pytest.approx(m['test'][metric], abs=1e-6), (run, key)
+    if 'guided_answer' in p: assert gen_metrics(p['guided_answer'], target)['vhr1'] == pytest.approx(m['test']['guided_vhr1'], abs=1e-6)
+
+
+def test_paired_on_records(tmp_path):
+    "Two committed tags, 3 seeds: the table row's hit rates are the runs' own test VHR@1 means."
+    tags = ('paper-seqres-long', 'paper-seqres3-long')
+    recs = {t: [ROOT / 'bench/results/train_runs_records/ml-100k' / f'{t}-seed{s}' for s in range(3)] for t in tags}
+    if not all((r / 'test_predictions.json').exists() for rs in recs.values() for r in rs): pytest.skip('records without test_predictions.json')
+    out = tmp_path / 'paired.md'
+    r = subprocess.run([sys.executable, 'bench/paired.py', *tags, '--boot', '200', '--out', str(out)], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    row = [l for l in out.read_text().splitlines() if l.startswith('| ml-100k |')]
+    assert len(row) == 1
+    cells = row[0].split(' | ')
+    want = [np.mean([json.loads((x / 'metrics.json').read_text())['test']['vhr1'] for x in recs[t]]) for t in tags]
+    assert [float(cells[6]), float(cells[7])] == pytest.approx(want, abs=6e-4)
+    assert cells[5] == '405'
