@@ -16,6 +16,7 @@ import numpy as np
 import papermill as pm
 
 from records import finished, record_dir, run_dir, settings_diff
+from speeder.eval import gen_metrics
 from speeder.experiment import copy_record
 
 ap = argparse.ArgumentParser()
@@ -41,8 +42,11 @@ for ds in a.datasets:
         if run != record:
             missing = copy_record(run, record)
             if missing: print(f'{run}: no {", ".join(missing)} (made by older code)')
-        m = json.loads((run / 'metrics.json').read_text())
-        rows.append(dict(dataset=ds, seed=seed, tag=a.tag, **{f'test_{k}': v for k, v in m['test'].items()},
+        m = json.loads((run / 'metrics.json').read_text()); test = m['test']
+        if 'answer_mode_share' not in test and (run / 'test_predictions.json').exists():   # runs older than that metric: from their own saved answers
+            p = json.loads((run / 'test_predictions.json').read_text()); g = gen_metrics(p['answer'], p['target'])
+            test = dict(test, answer_mode=g['answer_mode'], answer_mode_share=g['answer_mode_share'])
+        rows.append(dict(dataset=ds, seed=seed, tag=a.tag, **{f'test_{k}': v for k, v in test.items()},
                          popularity=m['popularity_test_hr1'], sasrec=m.get('sasrec_test_hr1'), wall_time_s=m['wall_time_s'],
                          prompts_per_s=m.get('train_prompts_per_s'), params=params))
 Path(a.out + '.json').parent.mkdir(parents=True, exist_ok=True)

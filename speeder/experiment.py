@@ -149,11 +149,11 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
 
 # %% ../nbs/13_experiment.ipynb #cbdb3351
 def code_version() -> dict | None:
-    "The git commit of the checkout `speeder` is imported from, and whether its tracked files differ from that commit; None outside a git checkout. Saved in every run's `metrics.json`."
+    "The git commit of the checkout `speeder` is imported from, and whether its tracked files other than results (bench/results/) differ from that commit; None outside a git checkout. Saved in every run's `metrics.json`."
     import subprocess, speeder
     root = Path(speeder.__file__).resolve().parent.parent
     git = lambda *a: subprocess.run(['git', '-C', str(root), *a], capture_output=True, text=True, timeout=30, check=True).stdout.strip()
-    try: return dict(commit=git('rev-parse', 'HEAD'), dirty=bool(git('status', '--porcelain', '--untracked-files=no')))
+    try: return dict(commit=git('rev-parse', 'HEAD'), dirty=bool(git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results')))   # a finished run's table is not code
     except (OSError, subprocess.SubprocessError): return None
 
 def fingerprint(x: torch.Tensor) -> str:
