@@ -64,13 +64,13 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
          'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
+    new = json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))   # this row's settings, as a run saves them
     if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
-        new = json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))
         same = [d for d in sorted(record_dir(a.dataset, '').glob(f'*-seed{seed}'))
                 if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)]
         if same: print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT)} (bench/train_runs.py, identical settings)', flush=True); run_dir = same[0]
     if (run_dir / 'metrics.json').exists():   # experiment.json: the settings as given (metrics.json's config also holds what the model derived from its inputs)
-        diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **p)))))
+        diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), new)
         if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '
                           f'move it away, or run with another --runs folder.')
     elif not train: return None   # this row is only read from finished runs
