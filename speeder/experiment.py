@@ -48,6 +48,7 @@ PARAMS = dict(   # name: (default, help)
     center_items=(False, 'standardise item tokens across items (BatchNorm without affine) before scaling them to the word-embedding norm'),
     whiten_items=(False, "ZCA-whiten item tokens over the catalogue before scaling them to the word-embedding norm (an extra; README 'Item tokens the LLM can tell apart')"),
     seq_residual=(0.0, "weight of each item's own E_s (centred, fixed random rotation into the LLM's width) added to its MRC token once the sequential modality is active (an extra; README 'Item tokens that carry E_s'); 0: off"),
+    seq_residual_all_stages=(False, 'add that E_s residual in every MPO stage, from the first step, not only once the sequential modality is active (an extra)'),
     mrc_dropout=(0.1, "dropout inside MRC (MoME attention and experts); it gives two slots of one item different tokens in training"),
     guide=(None, 'pointer-guided generation (an extra), reported as guided_* beside the plain generation'),
     wording=('compact', "prompt text: 'compact' (~45 tokens) or 'instruct' (chat template + instruction, ~80)"),
@@ -135,7 +136,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if p['method'] != 'speeder':   # Speeder's stages, schedule, training draws and prompt count (a baseline has no modalities to switch), without PPT (SPAE is Speeder's)
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the 'best' configuration's extras read Speeder's index prompt); add -p config paper.")
         p['ppt'] = False
-    model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'],
+    model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),
                           prompt=PromptConfig(noun='movie' if p['dataset'] == 'ml-100k' else 'item', wording=p['wording'], layout=p['layout']))

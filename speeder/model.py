@@ -40,6 +40,7 @@ class SpeederConfig:
     center_items: bool = False # standardise item tokens across items before that scaling (BatchNorm without affine: batch statistics in training, running ones at evaluation), so no direction common to every item can dominate them
     whiten_items: bool = False # ZCA-whiten item tokens before that scaling, with the mean and covariance of the item encoder's outputs over the catalogue (a fixed sample of at most 4,096 items) recomputed from the current weights at every pass, without gradient: a centred, full-rank token cloud whose items the LLM can tell apart (an extra; README, "Item tokens the LLM can tell apart")
     seq_residual: float = 0.0 # weight of each item's own $E_s$ added to its MRC token, once the sequential modality is active (an extra; README, "Item tokens that carry $E_s$"): the frozen SASRec embedding, centred over the catalogue and carried into d dimensions by a fixed random rotation (cosines between items kept), unit norm, added to the unit-norm MRC token before the norm scaling; 0 = off
+    seq_residual_all_stages: bool = False # add that residual in every MPO stage, from the first step (stages 1 and 2 too, before MRC's sequential modality is active); an extra
     choice_loss: float = 0.0 # weight of an extra cross-entropy over the choices as `score` ranks them (the pointer head's loss with readout='candidate'), added to the paper's answer-token loss
     prior: tuple = () # extras added to the pointer head's logits (readout='candidate'): 'popularity' (log training count) and / or 'sequential' ($E_s$'s own next-item score for the prompt's history), each with a learnt weight
     distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
@@ -55,6 +56,7 @@ class SpeederConfig:
         if isinstance(self.mrc, dict): self.mrc = MRCConfig(**self.mrc)
         if isinstance(self.prompt, dict): self.prompt = PromptConfig(**self.prompt)
         if self.center_items and self.whiten_items: raise ValueError('SpeederConfig: center_items and whiten_items both normalise item tokens; choose one.')
+        if self.seq_residual_all_stages and not self.seq_residual: raise ValueError('SpeederConfig.seq_residual_all_stages needs seq_residual > 0.')
         if self.seq_residual and (self.center_items or self.whiten_items): raise ValueError('SpeederConfig: seq_residual adds E_s to unit-norm MRC tokens; it is not combined with center_items or whiten_items.')
         if set(self.prior) - {'popularity', 'sequential'}: raise ValueError(f"SpeederConfig.prior={self.prior}: a subset of ('popularity', 'sequential').")
         extras = [k for k in ('prior', 'distill', 'guide') if getattr(self, k)]
@@ -431,7 +433,7 @@ class SpeederModel(LLMRec):
 
     def encode_items(self, items):
         x = self.items.encode_items(items, self.active)
-        if not self.cfg.seq_residual or 'sequential' not in self.active: return x
+        if not self.cfg.seq_residual or not (self.cfg.seq_residual_all_stages or 'sequential' in self.active): return x
         return F.normalize(x, dim=-1) + self.cfg.seq_residual * self.seq_fixed[items.to(self.seq_fixed.device)].to(x.dtype)
 
     def slot_tokens(self, batch):
