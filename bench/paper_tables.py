@@ -14,9 +14,9 @@ and .json, and each finished run's record (`speeder.experiment.RECORD`: settings
 
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
 same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
-LLaRA-style, Speeder in the paper's configuration and in the workspace's best. A second budget gives Speeder (paper)
+LLaRA-style, Speeder in the paper's configuration, in the workspace's best and with the pointer head (`config='pointer'`). A second budget gives Speeder (paper)
 the training time LLaRA-style took (step time, validation excluded; its cheaper steps buy it more prompts), per seed.
-Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best): w/o PPT, w/o PPL, w/o SPAE
+Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best; pointer): w/o PPT, w/o PPL, w/o SPAE
 (both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each non-text modality (text is the
 modality every MRC item token starts from: it cannot be removed here; w/o sequential also drops seq_residual, which is
 E_s). A finished run of bench/train_runs.py with identical settings (its record in bench/results/train_runs_records/)
@@ -34,7 +34,7 @@ from records import record_dir
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
 SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
-    'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8, grad_accum=4), seeds=[0, 1, 2],
+    'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8), seeds=[0, 1, 2],   # optimizer steps and warm-up: each configuration's own
                 hours='one run takes 10-30 min of one core with bf16 autocast (a CPU with AMX), 0.5-1 h in fp32: Table 2 about 2 h and Table 3 about 3 h per seed with bf16'),
     'cpu-long': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 8], batch_size=8, grad_accum=1, warmup_frac=0.05), seeds=[0, 1, 2],   # the long runs' schedule (README, "The long run")
                      hours='one Speeder run takes 36-60 min of one core with bf16 (12,000 prompts), a title baseline about twice that: Table 2 about 6 h and Table 3 about 7 h per seed'),
@@ -42,8 +42,9 @@ SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (b
                 hours='not measured yet (no GPU run so far)'),
 }
 TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'llara': dict(method='llara', config='paper'),
-          'speeder (paper)': dict(config='paper'), 'speeder (paper + seq_residual)': dict(config='paper', seq_residual=1.0), 'speeder (best)': dict(config='best')}
-ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)'}   # --ablation-config: the Table 2 row Table 3 ablates
+          'speeder (paper)': dict(config='paper'), 'speeder (paper + seq_residual)': dict(config='paper', seq_residual=1.0), 'speeder (best)': dict(config='best'),
+          'speeder (pointer)': dict(config='pointer')}
+ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)', 'pointer': 'speeder (pointer)'}   # --ablation-config: the Table 2 row Table 3 ablates
 EQUAL_TIME = 'speeder (paper), LLaRA-style wall time'
 TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
           'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
@@ -139,7 +140,7 @@ def write(a, res):
         ms = [m for (t, n, s), m in res.items() if t == 't2' and n == name and m]
         if ms: md.append(llm_row(name, ms))
     md += ['', 'ID models (bench/id_baselines.py: the same dataset, image setting and seed, so the same test set) score one pass over the candidates (ValidRatio 1 by construction, HR@1 = VHR@1). LLM methods: the paper\'s generated '
-           'ValidRatio / HR@1 / VHR@1 (plain LM head); `speeder (best)`\'s own decoder (pointer-guided generation, an extra) in its own column. '
+           'ValidRatio / HR@1 / VHR@1 (plain LM head); `speeder (pointer)`\'s own decoder (pointer-guided generation, an extra) in its own column. '
            f'Answering one fixed letter scores, on these test sets, {fixed_letter(a)} (a model stuck on one letter lands anywhere in that range). '
            'Valid VHR@1: the plain LM head\'s on valid at the checkpoint the run kept (chosen on its configuration\'s own valid metric); for ID models their valid HR@1. '
            f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); `{EQUAL_TIME}` gets LLaRA-style\'s time through its prompts: '
@@ -208,7 +209,7 @@ def main(a):
                 if not p:   # the full model: Table 2's run of the same configuration and seed
                     r = run(a, 't2', base, TABLE2[base], seed, train=train)
                 else:
-                    p = {**TABLE2[base], **p, **({'seq_residual': 0.0} if 'sequential' not in p.get('modalities', ['sequential']) else {})}   # seq_residual is E_s
+                    p = {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False} if 'sequential' not in p.get('modalities', ['sequential']) else {})}   # seq_residual is E_s
                     r = run(a, 't3' if cfg == 'paper' else f't3-{slug(cfg)}', name, p, seed, train=train)
                 res[(f't3:{cfg}', name, seed)] = r
                 if r and train: write(a, res)

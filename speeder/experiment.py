@@ -31,14 +31,14 @@ PARAMS = dict(   # name: (default, help)
     vision_encoder=('efficientnet-lite0', 'or a HF vision model name / path'),
     modalities=(['text', 'vision', 'sequential'], 'ablation: which modalities MRC uses'),
     stages=([1, 2, 3], 'MPO stages to run; the ablation without progressive optimisation runs stage 3 alone'),
-    epochs=([1, 1, 1], 'epochs per MPO stage: one per entry of stages, or three (stages 1, 2, 3)'),
+    epochs=(None, 'epochs per MPO stage: one per entry of stages, or three (stages 1, 2, 3); None: as config says'),
     samples_per_epoch=(1200, 'training prompts per epoch (every-prefix samples, fresh negatives)'),
     n_max=(10, 'history items in the prompt (PPL length)'),
-    ppt=(True, 'mix in Position Proxy Task prompts'),
+    ppt=(None, 'mix in Position Proxy Task prompts; None: as config says'),
     ppl=(True, 'Position Prompt Learning'),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
     method=('speeder', "'speeder', or an LLM baseline trained by the same trainer, backbone and prompt budget: 'llara' (titles + SASRec ID tokens), 'tallrec' (titles only); baselines take config='paper'"),
-    config=('best', "named configuration: 'paper' (the paper's exact Speeder) or 'best' (this workspace's best on valid); the six parameters below default to it"),
+    config=('best', "named configuration: 'paper' (the paper's exact Speeder), 'best' (this workspace's best on valid by the paper's metric) or 'pointer' (the pointer head with score priors); every parameter whose default is None takes its value"),
     readout=(None, "what score ranks: 'index' (paper: the LM head's letter logits) or 'candidate' (a pointer head; an extra)"),
     layout=(None, "'index-first' ([index][item token], the paper) or 'item-first' ([item token][index], a deviation)"),
     choice_loss=(None, "weight of a cross-entropy over the candidates as score ranks them (an extra); 0: only the paper's answer-token loss"),
@@ -47,17 +47,17 @@ PARAMS = dict(   # name: (default, help)
     copy_frac=(0.0, 'fraction of training recommendation prompts whose target is also placed in the history (a copy curriculum, an extra)'),
     center_items=(False, 'standardise item tokens across items (BatchNorm without affine) before scaling them to the word-embedding norm'),
     whiten_items=(False, "ZCA-whiten item tokens over the catalogue before scaling them to the word-embedding norm (an extra; README 'Item tokens the LLM can tell apart')"),
-    seq_residual=(0.0, "weight of each item's own E_s (centred, fixed random rotation into the LLM's width) added to its MRC token once the sequential modality is active (an extra; README 'Item tokens that carry E_s'); 0: off"),
-    seq_residual_all_stages=(False, 'add that E_s residual in every MPO stage, from the first step, not only once the sequential modality is active (an extra)'),
+    seq_residual=(None, "weight of each item's own E_s (centred, fixed random rotation into the LLM's width) added to its MRC token once the sequential modality is active (an extra; README 'Item tokens that carry E_s'); 0: off; None: as config says"),
+    seq_residual_all_stages=(None, 'add that E_s residual in every MPO stage, from the first step, not only once the sequential modality is active (an extra); None: as config says'),
     mrc_dropout=(0.1, "dropout inside MRC (MoME attention and experts); it gives two slots of one item different tokens in training"),
     guide=(None, 'pointer-guided generation (an extra), reported as guided_* beside the plain generation'),
     wording=('compact', "prompt text: 'compact' (~45 tokens) or 'instruct' (chat template + instruction, ~80)"),
     lora_dropout=(0.0, 'LoRA dropout; 0.05 costs ~12% of CPU step time'),
     batch_size=(8, 'prompts per micro-batch and process'),
-    grad_accum=(4, 'micro-batches per optimizer step'),
+    grad_accum=(None, 'micro-batches per optimizer step; None: as config says'),
     lr_lora=(5e-4, 'peak learning rate of LoRA'),
     lr_items=(1e-3, 'peak learning rate of MRC and PPL'),
-    warmup_frac=(0.3, "warm-up fraction of each stage's steps"),
+    warmup_frac=(None, "warm-up fraction of each stage's steps; None: as config says"),
     eval_samples=(None, 'cap on valid samples per epoch'),
     select_metric=('auto', "valid metric picking the best checkpoint; 'auto': the configuration's own decoder"),
     seed=(0, 'seed of the data split, the candidates and training'),
@@ -65,15 +65,18 @@ PARAMS = dict(   # name: (default, help)
     run_name=(None, 'default: seed<seed>'),
 )
 
-CONFIGS = dict(   # the two named configurations (README: 'Two named configurations')
-    paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0),
-    best=dict(readout='candidate', layout='index-first', choice_loss=1.0, prior=['popularity', 'sequential'], distill=0.0, guide=1.0))
+_SCHEDULE = dict(ppt=True, epochs=[1, 1, 1], grad_accum=4, warmup_frac=0.3, seq_residual=0.0, seq_residual_all_stages=False)   # the paper's schedule here: 1,200 prompts per stage, 20 % PPT
+CONFIGS = dict(   # the named configurations (README: 'Named configurations')
+    paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0, **_SCHEDULE),
+    best=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0,   # the paper's readout and loss, with E_s in every item token
+              seq_residual=1.0, seq_residual_all_stages=True, ppt=False, epochs=[1, 1, 4], grad_accum=1, warmup_frac=0.05),
+    pointer=dict(readout='candidate', layout='index-first', choice_loss=1.0, prior=['popularity', 'sequential'], distill=0.0, guide=1.0, **_SCHEDULE))
 
 # %% ../nbs/13_experiment.ipynb #142630f6
 @dataclass
 class ExperimentConfig:
     "One run: data, frozen encoders, model and training (saved with the run)."
-    name: str = 'best' # the named configuration it started from ('paper' or 'best')
+    name: str = 'best' # the named configuration it started from ('paper', 'best' or 'pointer'); a label: two runs with the same settings are the same run
     method: str = 'speeder' # the model class (`speeder.model.METHODS`): 'speeder', 'llara', 'tallrec'
     dataset: str = 'ml-100k'
     image_dir: str | None = None # resolved: a folder of <item_id>.jpg, or None
@@ -110,12 +113,11 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     "The `ExperimentConfig` of `PARAMS`-named parameters (missing ones take their defaults; lists / dicts may come as JSON text, as papermill and the shell pass them)."
     _check_names(params)
     p = {k: params.get(k, d) for k, (d, _) in PARAMS.items()}
-    p['options'] = parse_param('options', p['options'], dict)
-    for k in ('readers', 'modalities', 'stages', 'epochs'): p[k] = parse_param(k, p[k], list)
-    if p['prior'] is not None: p['prior'] = parse_param('prior', p['prior'], list)
     if p['config'] not in CONFIGS: raise ValueError(f"config={p['config']!r}: choose one of {list(CONFIGS)}.")
     for k, v in CONFIGS[p['config']].items():
         if p[k] is None: p[k] = v   # parameters given explicitly override the named configuration
+    p['options'] = parse_param('options', p['options'], dict)
+    for k in ('readers', 'modalities', 'stages', 'epochs', 'prior'): p[k] = parse_param(k, p[k], list)
     ep = p['epochs']   # one entry per stage run, or three: stages 1, 2, 3 (so dropping stage 2 for want of images keeps stage 3's count)
     if len(ep) == len(p['stages']): epochs = dict(zip(p['stages'], ep))
     elif len(ep) == 3: epochs = dict(zip((1, 2, 3), ep))
@@ -172,12 +174,12 @@ def _flat(d: dict, pre: str = '') -> dict:
     return {k2: v2 for k, v in d.items() for k2, v2 in (_flat(v, f'{pre}{k}.').items() if isinstance(v, dict) else [(f'{pre}{k}', v)])}
 
 def config_diff(old: dict, new: dict) -> list:
-    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, readers, the image folder's path) is not a difference, whether it has images ('images') is: they decide the catalogue and so the test set. A field that an older saved configuration lacks counts as its default (a new field's default keeps the older behaviour)."
+    "[(field, old, new)] where two saved configurations (`asdict(ExperimentConfig)` as JSON) differ, dotted names; where a run lives (output_dir, run_name, readers, the image folder's path) and the named configuration it started from ('name', a label) are not differences, whether it has images ('images') is: they decide the catalogue and so the test set. A field that an older saved configuration lacks counts as its default (a new field's default keeps the older behaviour)."
     def norm(d):
         f = _flat(json.loads(json.dumps(asdict(ExperimentConfig.from_dict(d)))))
         f['images'] = f.pop('image_dir') not in (None, 'None', ''); return f
     o, n = norm(old), norm(new)
-    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'readers')]
+    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'readers', 'name')]
 
 def _check_same_run(cfg: ExperimentConfig, write: bool = True):
     "A run folder belongs to one configuration: `experiment.json` is written when it starts (`write`), and rerunning with other settings (which would resume a different run) is refused."
@@ -272,6 +274,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
 def _value(name: str, text: str):
     "A command-line value as the parameter's type (its default's), or None."
     default = PARAMS[name][0]
+    if default is None: default = CONFIGS['paper'].get(name)   # set by the named configuration: typed as its values
     if text in ('None', 'null'): return None
     if isinstance(default, (list, dict)): return parse_param(name, text, type(default))
     if isinstance(default, str): return text
