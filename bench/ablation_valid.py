@@ -2,7 +2,8 @@
 
     .venv/bin/python bench/ablation_valid.py --row "default=default" --row "+ score priors, guided=priors" ...
 
-Each --row LABEL=TAG reads runs/<dataset>/<TAG>-seed*/log.jsonl and reports the LAST validation of each run
+Each --row LABEL=TAG reads the finished runs <TAG>-seed*/log.jsonl (runs/<dataset>/, else the committed record in
+bench/results/train_runs_records/<dataset>/) and reports the LAST validation of each run
 (after its final stage: the same budget for every row) as mean over the seeds found, the seeds listed.
 Test numbers are not read here. Writes bench/results/ablation_valid.md.
 """
@@ -10,6 +11,8 @@ import argparse, json
 from pathlib import Path
 
 import numpy as np
+
+from records import finished, names
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--row', action='append', required=True, metavar='LABEL=TAG')
@@ -23,11 +26,11 @@ cols = [('vhr1', 'VHR@1 (paper: plain LM head)'), ('valid_ratio', 'ValidRatio (p
 md = ['| configuration | tag | seeds | prompts | ' + ' | '.join(c[1] for c in cols) + ' | train time (min) |', '|' + '---|' * (len(cols) + 5)]
 for label, tag in (r.split('=', 1) for r in a.row):
     last = {}
-    for f in sorted(Path('runs', a.dataset.replace(':', '_')).glob(f'{tag}-seed*/log.jsonl')):
+    for f in [d / 'log.jsonl' for n in names(a.dataset, tag) for d in [finished(a.dataset, n)] if d]:
         v = [r for r in map(json.loads, f.read_text().splitlines()) if r['kind'] == 'valid']
         seed = f.parent.name.rsplit('seed', 1)[1]
         if v and (a.seeds is None or int(seed) in a.seeds): last[seed] = v[-1]
-    if not last: raise SystemExit(f'No validation in runs/{a.dataset}/{tag}-seed*/log.jsonl')
+    if not last: raise SystemExit(f'No finished run {tag}-seed* with a validation (runs/{a.dataset}/ or bench/results/train_runs_records/{a.dataset}/)')
     rs = list(last.values())
     f = lambda k: (lambda v: '—' if not v else f'{np.mean(v):.3f}' + (f' ± {np.std(v):.3f}' if len(v) > 1 else ''))([r[k] for r in rs if k in r])
     md.append(f"| {label} | `{tag}` | {', '.join(sorted(last))} | {int(np.mean([r.get('prompts', r['global_step'] * 32) for r in rs])):,} | "
