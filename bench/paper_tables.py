@@ -63,8 +63,7 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
     record = RECORDS / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
-    p = {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
-         'output_dir': str(Path(a.runs)), 'run_name': f'tables-{a.scale}/{run_dir.name}'}
+    p = row_params(a, params, seed, f'tables-{a.scale}/{run_dir.name}')
     new = json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))   # this row's settings, as a run saves them
     if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
         same = [d for d in sorted(record_dir(a.dataset, '').glob(f'*-seed{seed}'))
@@ -82,6 +81,20 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
         if r.returncode: print(f'   failed (exit {r.returncode}) after {time.time() - t:.0f} s; rerun to resume it', flush=True); return None
     if run_dir == out / run_dir.name: copy_record(run_dir, record)   # trained here (not a committed record, nor a train_runs one)
     return dict(json.loads((run_dir / 'metrics.json').read_text()), step_s=step_seconds(run_dir))
+
+
+def row_params(a, params, seed, run_name='') -> dict:
+    "A row's notebook parameters at this scale: the scale's, then the row's own."
+    return {**SCALES[a.scale]['params'], **({'backbone': a.backbone} if a.backbone else {}), **params, 'dataset': a.dataset, 'seed': seed,
+            'output_dir': str(Path(a.runs)), 'run_name': run_name}
+
+
+def same_settings(a, p1, p2) -> bool:
+    "Whether two rows' parameters give the same run (e.g. 'w/o PPT' of a configuration that has no PPT)."
+    from dataclasses import asdict
+    from speeder.experiment import config_diff, experiment_config
+    cfg = lambda p: json.loads(json.dumps(asdict(experiment_config(verbose=False, **row_params(a, p, 0)))))
+    return not config_diff(cfg(p1), cfg(p2))
 
 
 def step_seconds(run_dir) -> float:
@@ -203,14 +216,20 @@ def main(a):
             if r: write(a, res)
     for cfg, base in ABLATION_BASES.items():   # every ablation configuration's finished rows; the one asked for is trained
         for seed in a.seeds:
+            seen = {}   # the rows' parameters so far: a row that would repeat one of them (w/o PPT where there is no PPT) is not run
             for name, p in TABLE3.items():
                 train = want('table3', name) and cfg == a.ablation_config
                 p = stage3_params(a) if p == 'stage3' else p
                 if not p:   # the full model: Table 2's run of the same configuration and seed
-                    r = run(a, 't2', base, TABLE2[base], seed, train=train)
+                    p = TABLE2[base]; r = run(a, 't2', base, p, seed, train=train)
                 else:
                     p = {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False} if 'sequential' not in p.get('modalities', ['sequential']) else {})}   # seq_residual is E_s
-                    r = run(a, 't3' if cfg == 'paper' else f't3-{slug(cfg)}', name, p, seed, train=train)
+                    twin = next((n for n, q in seen.items() if same_settings(a, p, q)), None)
+                    if twin:
+                        if seed == a.seeds[0]: print(f'== table 3 ({cfg}) / {name}: the same settings as {twin!r} for this configuration: not a separate row', flush=True)
+                        r = None
+                    else: r = run(a, 't3' if cfg == 'paper' else f't3-{slug(cfg)}', name, p, seed, train=train)
+                seen[name] = p
                 res[(f't3:{cfg}', name, seed)] = r
                 if r and train: write(a, res)
     if 'efficiency' in a.only and not a.collect:

@@ -102,6 +102,25 @@ class ExperimentConfig:
                    model=SpeederConfig(**d.get('model', {})), train=TrainConfig(**tc))
 
 # %% ../nbs/13_experiment.ipynb #4a199d9c
+def _value(name: str, text: str):
+    "A command-line value as the parameter's type (its default's), or None."
+    default = PARAMS[name][0]
+    if default is None: default = CONFIGS['paper'].get(name)   # set by the named configuration: typed as its values
+    if text in ('None', 'null'): return None
+    if isinstance(default, (list, dict)): return parse_param(name, text, type(default))
+    if isinstance(default, str): return text
+    if isinstance(default, bool):
+        if text.lower() in ('true', '1', 'yes'): return True
+        if text.lower() in ('false', '0', 'no'): return False
+        raise ValueError(f'--{name} {text!r}: write true or false.')
+    try: v = ast.literal_eval(text)
+    except (ValueError, SyntaxError): v = text   # e.g. a path or a name where the default is None
+    if isinstance(default, (int, float)) and not isinstance(v, (int, float)): raise ValueError(f'--{name} {text!r}: a number is expected.')
+    if isinstance(default, int) and isinstance(v, float):
+        if not v.is_integer(): raise ValueError(f'--{name} {text!r}: a whole number is expected.')
+        v = int(v)   # 1e3 -> 1000
+    return float(v) if isinstance(default, float) else v
+
 def _check_names(params: dict):
     unknown = [k for k in params if k not in PARAMS]
     if unknown:
@@ -116,6 +135,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if p['config'] not in CONFIGS: raise ValueError(f"config={p['config']!r}: choose one of {list(CONFIGS)}.")
     for k, v in CONFIGS[p['config']].items():
         if p[k] is None: p[k] = v   # parameters given explicitly override the named configuration
+    p = {k: _value(k, v) if isinstance(v, str) else v for k, v in p.items()}   # text from the shell or papermill (e.g. -p ppt false), typed as the command line types it
     p['options'] = parse_param('options', p['options'], dict)
     for k in ('readers', 'modalities', 'stages', 'epochs', 'prior'): p[k] = parse_param(k, p[k], list)
     ep = p['epochs']   # one entry per stage run, or three: stages 1, 2, 3 (so dropping stage 2 for want of images keeps stage 3's count)
@@ -271,25 +291,6 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     return metrics
 
 # %% ../nbs/13_experiment.ipynb #0443d253
-def _value(name: str, text: str):
-    "A command-line value as the parameter's type (its default's), or None."
-    default = PARAMS[name][0]
-    if default is None: default = CONFIGS['paper'].get(name)   # set by the named configuration: typed as its values
-    if text in ('None', 'null'): return None
-    if isinstance(default, (list, dict)): return parse_param(name, text, type(default))
-    if isinstance(default, str): return text
-    if isinstance(default, bool):
-        if text.lower() in ('true', '1', 'yes'): return True
-        if text.lower() in ('false', '0', 'no'): return False
-        raise ValueError(f'--{name} {text!r}: write true or false.')
-    try: v = ast.literal_eval(text)
-    except (ValueError, SyntaxError): v = text   # e.g. a path or a name where the default is None
-    if isinstance(default, (int, float)) and not isinstance(v, (int, float)): raise ValueError(f'--{name} {text!r}: a number is expected.')
-    if isinstance(default, int) and isinstance(v, float):
-        if not v.is_integer(): raise ValueError(f'--{name} {text!r}: a whole number is expected.')
-        v = int(v)   # 1e3 -> 1000
-    return float(v) if isinstance(default, float) else v
-
 def parse_args(argv: list | None = None) -> dict:
     "The parameters given on the command line (`--name value`), typed."
     ap = argparse.ArgumentParser(prog='speeder-train', description='Train and test Speeder on one dataset and seed (the same parameters as nbs/train.ipynb; '
