@@ -156,7 +156,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     from speeder.model import METHODS
     if p['method'] not in METHODS: raise ValueError(f"method={p['method']!r}: choose one of {list(METHODS)}.")
     if p['method'] != 'speeder':   # Speeder's stages, schedule, training draws and prompt count (a baseline has no modalities to switch), without PPT (SPAE is Speeder's)
-        if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the 'best' configuration's extras read Speeder's index prompt); add -p config paper.")
+        if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], guide=p['guide'],
