@@ -89,12 +89,21 @@ def row_params(a, params, seed, run_name='') -> dict:
             'output_dir': str(Path(a.runs)), 'run_name': run_name}
 
 
-def same_settings(a, p1, p2) -> bool:
-    "Whether two rows' parameters give the same run (e.g. 'w/o PPT' of a configuration that has no PPT)."
+def table3_rows(a, cfg, base) -> dict:
+    """Table 3's rows for the ablated Table 2 row `base` (of --ablation-config `cfg`): name -> (table, run name, parameters).
+    A row whose settings repeat an earlier row's for this configuration (w/o PPT where there is no PPT) is left out, saying so."""
     from dataclasses import asdict
     from speeder.experiment import config_diff, experiment_config
-    cfg = lambda p: json.loads(json.dumps(asdict(experiment_config(verbose=False, **row_params(a, p, 0)))))
-    return not config_diff(cfg(p1), cfg(p2))
+    rows, settings = {}, {}
+    for name, p in TABLE3.items():
+        p = stage3_params(a) if p == 'stage3' else p
+        if not p: rows[name] = ('t2', base, TABLE2[base])   # the full model: Table 2's run of the same configuration
+        else: rows[name] = ('t3' if cfg == 'paper' else f't3-{slug(cfg)}', name,
+                            {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False} if 'sequential' not in p.get('modalities', ['sequential']) else {})})   # seq_residual is E_s
+        settings[name] = json.loads(json.dumps(asdict(experiment_config(verbose=False, **row_params(a, rows[name][2], 0)))))
+        twin = next((n for n in rows if n != name and not config_diff(settings[n], settings[name])), None)
+        if twin: print(f'== table 3 ({cfg}) / {name}: the same settings as {twin!r} for this configuration: not a separate row', flush=True); del rows[name]
+    return rows
 
 
 def step_seconds(run_dir) -> float:
@@ -215,22 +224,11 @@ def main(a):
             res[('t2', EQUAL_TIME, seed)] = r = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed, train=want('table2', EQUAL_TIME))
             if r: write(a, res)
     for cfg, base in ABLATION_BASES.items():   # every ablation configuration's finished rows; the one asked for is trained
+        rows = table3_rows(a, cfg, base)
         for seed in a.seeds:
-            seen = {}   # the rows' parameters so far: a row that would repeat one of them (w/o PPT where there is no PPT) is not run
-            for name, p in TABLE3.items():
+            for name, (table, run_name, p) in rows.items():
                 train = want('table3', name) and cfg == a.ablation_config
-                p = stage3_params(a) if p == 'stage3' else p
-                if not p:   # the full model: Table 2's run of the same configuration and seed
-                    p = TABLE2[base]; r = run(a, 't2', base, p, seed, train=train)
-                else:
-                    p = {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False} if 'sequential' not in p.get('modalities', ['sequential']) else {})}   # seq_residual is E_s
-                    twin = next((n for n, q in seen.items() if same_settings(a, p, q)), None)
-                    if twin:
-                        if seed == a.seeds[0]: print(f'== table 3 ({cfg}) / {name}: the same settings as {twin!r} for this configuration: not a separate row', flush=True)
-                        r = None
-                    else: r = run(a, 't3' if cfg == 'paper' else f't3-{slug(cfg)}', name, p, seed, train=train)
-                seen[name] = p
-                res[(f't3:{cfg}', name, seed)] = r
+                res[(f't3:{cfg}', name, seed)] = r = run(a, table, run_name, p, seed, train=train)
                 if r and train: write(a, res)
     if 'efficiency' in a.only and not a.collect:
         if a.scale == 'gpu': print('efficiency: on a GPU, bench/gpu_bench.py (run by bench/gpu.sh) times Speeder vs LLaRA-style on a 7B-shaped backbone; this sweep is the CPU one')

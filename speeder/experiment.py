@@ -65,12 +65,12 @@ PARAMS = dict(   # name: (default, help)
     run_name=(None, 'default: seed<seed>'),
 )
 
-_SCHEDULE = dict(ppt=True, epochs=[1, 1, 1], grad_accum=4, warmup_frac=0.3, seq_residual=0.0, seq_residual_all_stages=False)   # the paper's schedule here: 1,200 prompts per stage, 20 % PPT
+_PAPER_TRAINING = dict(ppt=True, epochs=[1, 1, 1], grad_accum=4, warmup_frac=0.3, seq_residual=0.0, seq_residual_all_stages=False)   # what paper and pointer share: 1,200 prompts per stage, 20 % PPT, no E_s residual
 CONFIGS = dict(   # the named configurations (README: 'Named configurations')
-    paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0, **_SCHEDULE),
+    paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0, **_PAPER_TRAINING),
     best=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0,   # the paper's readout and loss, with E_s in every item token
               seq_residual=1.0, seq_residual_all_stages=True, ppt=False, epochs=[1, 1, 4], grad_accum=1, warmup_frac=0.05),
-    pointer=dict(readout='candidate', layout='index-first', choice_loss=1.0, prior=['popularity', 'sequential'], distill=0.0, guide=1.0, **_SCHEDULE))
+    pointer=dict(readout='candidate', layout='index-first', choice_loss=1.0, prior=['popularity', 'sequential'], distill=0.0, guide=1.0, **_PAPER_TRAINING))
 
 # %% ../nbs/13_experiment.ipynb #142630f6
 @dataclass
