@@ -1,6 +1,7 @@
 """The paper's comparisons from one command (issue 13): Table 2 (methods), Table 3 (ablations), Figures 6 / 8 (efficiency).
 
     .venv/bin/python bench/paper_tables.py --scale cpu                     # this machine; resumable, many sittings
+    .venv/bin/python bench/paper_tables.py --scale main --ablation-config best   # at the main command's 7,200 prompts (reuses bench/train_runs.py's records)
     python bench/paper_tables.py --scale gpu --backbone path/to/Llama-2-7b  # a GPU machine, the paper's budgets
     .venv/bin/python bench/paper_tables.py --scale cpu --only table2 --rows llara "speeder (paper)" --seeds 0
     .venv/bin/python bench/paper_tables.py --scale cpu --only table2 table3 --seeds 0 --collect   # tables from finished runs, no training
@@ -33,9 +34,11 @@ from records import record_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
-SCALES = {   # CPU: what fits these 2-core machines; GPU: the paper's setting (batch 128, 7B backbone, longer)
+SCALES = {   # CPU: what fits these 2-core machines (main: the main command's 7,200 prompts); GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8), seeds=[0, 1, 2],   # optimizer steps and warm-up: each configuration's own
                 hours='one run takes 10-30 min of one core with bf16 autocast (a CPU with AMX), 0.5-1 h in fp32: Table 2 about 2 h and Table 3 about 3 h per seed with bf16'),
+    'main': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 4], batch_size=8, grad_accum=1, warmup_frac=0.05), seeds=[0, 1, 2],   # the README main command's budget (config best's own schedule)
+                 hours='one Speeder run takes about 30 min of one core with bf16 (7,200 prompts), a title baseline about twice that'),
     'cpu-long': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 8], batch_size=8, grad_accum=1, warmup_frac=0.05), seeds=[0, 1, 2],   # the long runs' schedule (README, "The long run")
                      hours='one Speeder run takes 36-60 min of one core with bf16 (12,000 prompts), a title baseline about twice that: Table 2 about 6 h and Table 3 about 7 h per seed'),
     'gpu': dict(params=dict(samples_per_epoch=20000, epochs=[1, 1, 5], batch_size=32, grad_accum=4, n_max=20, text_encoder='llm'), seeds=[0, 1, 2, 3, 4],

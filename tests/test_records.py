@@ -39,3 +39,21 @@ def test_paired_on_records(tmp_path):
     want = [np.mean([json.loads((x / 'metrics.json').read_text())['test']['vhr1'] for x in recs[t]]) for t in tags]
     assert [float(cells[6]), float(cells[7])] == pytest.approx(want, abs=6e-4)
     assert cells[5] == '405'
+
+
+def test_main_scale_is_the_main_command():
+    "bench/paper_tables.py --scale main: its `speeder (best)` row has the settings of nbs/train.ipynb's default (config='best'), and its w/o MPO row runs as many prompts, so both reuse bench/train_runs.py's records."
+    sys.path.insert(0, str(ROOT / 'bench'))
+    import argparse
+    from dataclasses import asdict
+    import paper_tables as pt
+    from speeder.experiment import config_diff, experiment_config
+    a = argparse.Namespace(scale='main', backbone=None, dataset='ml-100k', runs='runs')
+    settings = lambda p: json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))
+    row = pt.row_params(a, pt.TABLE2['speeder (best)'], 0, 'x')
+    assert config_diff(settings(row), settings(dict(dataset='ml-100k', seed=0, run_name='y', output_dir='runs'))) == []
+    staged = experiment_config(verbose=False, **row)
+    rows = pt.table3_rows(a, 'best', 'speeder (best)')
+    assert 'w/o PPT' not in rows   # best has no PPT: that row would repeat the full model
+    alone = experiment_config(verbose=False, **pt.row_params(a, rows['w/o MPO (stage 3 alone)'][2], 0, 'z'))
+    assert tuple(alone.train.stages) == (3,) and sum(alone.train.epochs) == sum(staged.train.epochs)
