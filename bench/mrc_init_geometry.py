@@ -3,7 +3,9 @@
     .venv/bin/python bench/mrc_init_geometry.py --seed 0
 
 The model is the one `run_experiment` builds for `config='paper'` (its seed, features and backbone), untrained, with
-every modality active (MPO stage 3). For each gate variant, the raw MRC output of every catalogue item is centred over
+every modality active (MPO stage 3). For each gate variant: the $E_s$ branch alone (E_s through $A_s$, then through the
+gate; the correlation of two items' cosines there with their $E_s$ cosine, and how much the gate shrinks the vectors),
+then the item token: the raw MRC output of every catalogue item is centred over
 the catalogue, and two items' cosine is correlated with the cosine of their centred frozen features ($E_s$, text),
 over about 400 items; also the norm of the component common to all items against the per-item part. A token whose
 cosines do not follow $E_s$'s cannot hand $E_s$'s geometry (items that co-occur lie close) to the LLM, however the
@@ -16,7 +18,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 VARIANTS = [   # (label, gate kind, presence forced on the non-text modalities or None = as built)
-    ('tanh gate (Eq. 18 + presence), as built: presence 0', 'tanh', None),
+    ('tanh gate (Eq. 18 + presence), as built: presence 0, so E_s has no weight in the token (reference)', 'tanh', None),
     ('tanh gate, presence forced to 0.5', 'tanh', 0.5),
     ('tanh gate, presence forced to 0.9', 'tanh', 0.9),
     ('relu gate, presence forced to 1', 'relu', 1.0),
@@ -34,14 +36,19 @@ def probe(gate: str, presence, seed: int, dataset: str) -> dict:
     if presence is not None:
         with torch.no_grad():
             for g in m.items.gates.values(): g.alpha.fill_(math.atanh(presence) if gate == 'tanh' else presence)
-    with torch.no_grad(): x = m.encode_items(torch.arange(len(m.titles))).float()
+    f = m.items.features
+    with torch.no_grad():
+        x = m.encode_items(torch.arange(len(m.titles))).float()
+        e = m.items.adapters['sequential'](f['sequential'].x.to(m.items.type_emb.dtype)); g = m.items.gates['sequential'](e)   # the E_s branch alone: A_s, then the gate
+        e, g = e.float(), g.float()
     k = torch.arange(0, len(x), max(1, len(x) // 400)); off = ~torch.eye(len(k), dtype=torch.bool)
     def cosines(z):
         z = torch.nn.functional.normalize(z[k] - z.mean(0), dim=-1); return (z @ z.T)[off]
     corr = lambda a, b: torch.corrcoef(torch.stack([a, b]))[0, 1].item()
-    t = cosines(x); f = m.items.features
-    return dict(common=x.mean(0).norm().item(), item=(x - x.mean(0)).norm(dim=-1).mean().item(), presence=' / '.join(f'{n} {float(g.presence()):.2f}' for n, g in m.items.gates.items()),
-                es=corr(t, cosines(f['sequential'].x.float())), text=corr(t, cosines(f['text'].x.float())),
+    t, es = cosines(x), cosines(f['sequential'].x.float())
+    return dict(branch_in=corr(cosines(e), es), branch_out=corr(cosines(g), es), shrink=(g.norm(dim=-1) / e.norm(dim=-1)).mean().item(),
+                common=x.mean(0).norm().item(), item=(x - x.mean(0)).norm(dim=-1).mean().item(), presence=' / '.join(f'{n} {float(g.presence()):.2f}' for n, g in m.items.gates.items()),
+                es=corr(t, es), text=corr(t, cosines(f['text'].x.float())),
                 vision=corr(t, cosines(f['vision'].x.float())) if 'vision' in f else None)
 
 
@@ -52,8 +59,8 @@ if __name__ == '__main__':
     a = ap.parse_args()
     md = [f'MRC item tokens before training (config paper, seed {a.seed}, {a.dataset}, every modality active). Command: `.venv/bin/python bench/mrc_init_geometry.py --seed {a.seed}'
           f'{"" if a.dataset == "ml-100k" else " --dataset " + a.dataset}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
-          '| gate | presence (vision / sequential) | common component norm | per-item part norm | cosines\' correlation with $E_s$\'s | with the text features\' | with the posters\' |', '|---|---|---|---|---|---|---|']
+          '| gate | presence (vision / sequential) | $E_s$ branch: after $A_s$ | after the gate | gate output norm / input norm | item token: common component norm | per-item part norm | cosines\' correlation with $E_s$\'s | with the text features\' | with the posters\' |', '|---|---|---|---|---|---|---|---|---|---|']
     for label, gate, presence in VARIANTS:
         r = probe(gate, presence, a.seed, a.dataset); print(label, json.dumps(r), flush=True)
-        md.append(f"| {label} | {r['presence']} | {r['common']:.2f} | {r['item']:.2f} | **{r['es']:.3f}** | {r['text']:.3f} | {'—' if r['vision'] is None else format(r['vision'], '.3f')} |")
+        md.append(f"| {label} | {r['presence']} | {r['branch_in']:.3f} | {r['branch_out']:.3f} | {r['shrink']:.3f} | {r['common']:.2f} | {r['item']:.2f} | **{r['es']:.3f}** | {r['text']:.3f} | {'—' if r['vision'] is None else format(r['vision'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
