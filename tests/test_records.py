@@ -57,3 +57,11 @@ def test_main_scale_is_the_main_command():
     assert 'w/o PPT' not in rows   # best has no PPT: that row would repeat the full model
     alone = experiment_config(verbose=False, **pt.row_params(a, rows['w/o MPO (stage 3 alone)'][2], 0, 'z'))
     assert tuple(alone.train.stages) == (3,) and sum(alone.train.epochs) == sum(staged.train.epochs)
+    # the committed train_runs records these rows reuse have exactly the rows' settings (made with the posters: where this machine has none, only that differs)
+    reused = {'speeder (best)': ('best', [0, 1, 2], pt.TABLE2['speeder (best)']), 'speeder (paper)': ('paper-accum1-w05-s3x4', [0, 1, 2], pt.TABLE2['speeder (paper)']),
+              'w/o MPO': ('best-s3x6', [0], rows['w/o MPO (stage 3 alone)'][2])}
+    for name, (tag, seeds, p) in reused.items():
+        for seed in seeds:
+            rec = ROOT / f'bench/results/train_runs_records/ml-100k/{tag}-seed{seed}/experiment.json'
+            diff = config_diff(json.loads(rec.read_text()), settings(pt.row_params(a, p, seed, 'x')))
+            assert [d for d in diff if d[0] != 'images'] == [], (name, rec, diff)
