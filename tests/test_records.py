@@ -42,7 +42,7 @@ def test_paired_on_records(tmp_path):
 
 
 def test_main_scale_is_the_main_command():
-    "bench/paper_tables.py --scale main: its `speeder (best)` row has the settings of nbs/train.ipynb's default (config='best'), and its w/o MPO row runs as many prompts, so both reuse bench/train_runs.py's records."
+    "bench/paper_tables.py --scale main: its `speeder (best)` row has the settings of nbs/train.ipynb's default (config='best'), and its w/o MPO row runs as many prompts, and the committed bench/train_runs.py records these rows reuse have exactly their settings."
     sys.path.insert(0, str(ROOT / 'bench'))
     import argparse
     from dataclasses import asdict
