@@ -26,13 +26,11 @@ VARIANTS = [   # (label, gate kind, presence forced on the non-text modalities o
 ]
 
 
-def probe(gate: str, presence, seed: int, dataset: str) -> dict:
-    from speeder.data import load_dataset
-    from speeder.experiment import _features, build_model, experiment_config
+def probe(gate: str, presence, seed: int, dataset: str, ds, feats) -> dict:
+    from speeder.experiment import build_model, experiment_config
     from speeder.mpo import set_stage
     cfg = experiment_config(verbose=False, config='paper', dataset=dataset, seed=seed, gate=gate)
-    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
-    m = build_model(cfg, ds, _features(cfg, ds, False)).eval(); set_stage(m, 3)
+    m = build_model(cfg, ds, feats).eval(); set_stage(m, 3)
     if presence is not None:
         with torch.no_grad():
             for g in m.items.gates.values(): g.alpha.fill_(math.atanh(presence) if gate == 'tanh' else presence)
@@ -57,10 +55,15 @@ if __name__ == '__main__':
     ap.add_argument('--seed', type=int, default=0); ap.add_argument('--dataset', default='ml-100k')
     ap.add_argument('--out', default='bench/results/mrc_init_geometry.md')
     a = ap.parse_args()
+    from speeder.data import load_dataset
+    from speeder.experiment import _features, experiment_config
+    cfg = experiment_config(verbose=False, config='paper', dataset=a.dataset, seed=a.seed)   # data and frozen features: the same for every gate variant, loaded once
+    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
+    feats = _features(cfg, ds, False)
     md = [f'MRC item tokens before training (config paper, seed {a.seed}, {a.dataset}, every modality active). Command: `.venv/bin/python bench/mrc_init_geometry.py --seed {a.seed}'
           f'{"" if a.dataset == "ml-100k" else " --dataset " + a.dataset}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
           '| gate | presence (vision / sequential) | $E_s$ branch: after $A_s$ | after the gate | gate output norm / input norm | item token: common component norm | per-item part norm | cosines\' correlation with $E_s$\'s | with the text features\' | with the posters\' |', '|---|---|---|---|---|---|---|---|---|---|']
     for label, gate, presence in VARIANTS:
-        r = probe(gate, presence, a.seed, a.dataset); print(label, json.dumps(r), flush=True)
+        r = probe(gate, presence, a.seed, a.dataset, ds, feats); print(label, json.dumps(r), flush=True)
         md.append(f"| {label} | {r['presence']} | {r['branch_in']:.3f} | {r['branch_out']:.3f} | {r['shrink']:.3f} | {r['common']:.2f} | {r['item']:.2f} | **{r['es']:.3f}** | {r['text']:.3f} | {'—' if r['vision'] is None else format(r['vision'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
