@@ -35,6 +35,7 @@ PARAMS = dict(   # name: (default, help)
     samples_per_epoch=(1200, 'training prompts per epoch (every-prefix samples, fresh negatives)'),
     n_max=(10, 'history items in the prompt (PPL length)'),
     ppt=(None, 'mix in Position Proxy Task prompts; None: as config says'),
+    ppt_frac=(0.2, 'fraction of training prompts that are PPT prompts when ppt is on (the paper does not give it); 1.0: PPT alone (a probe of whether PPT is learnt)'),
     ppl=(True, 'Position Prompt Learning'),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
     method=('speeder', "'speeder', or an LLM baseline trained by the same trainer, backbone and prompt budget: 'llara' (titles + SASRec ID tokens), 'tallrec' (titles only); baselines take config='paper'"),
@@ -163,7 +164,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),
                           prompt=PromptConfig(noun='movie' if p['dataset'] == 'ml-100k' else 'item', wording=p['wording'], layout=p['layout']))
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
-                        samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
+                        samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
                         select_metric=p['select_metric'], seed=p['seed'], copy_frac=p['copy_frac'])
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],

@@ -53,6 +53,7 @@ class TrainConfig:
     max_steps: int | None = None # stop after this many optimizer steps in total (to test interruption)
 
     def __post_init__(self):
+        if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
         gen, one_pass = ('valid_ratio', 'hr1', 'vhr1', 'guided_vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
         if self.select_metric not in gen + one_pass: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + one_pass}.")
         if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
