@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from records import record_dir
+from records import record_dir, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
@@ -60,14 +60,13 @@ def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-
 
 def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     "One training run through `python -m speeder.experiment` (a finished one is reused if it has these settings); its metrics, or None if it failed or (`train` False) has not finished."
-    from dataclasses import asdict
-    from speeder.experiment import config_diff, copy_record, experiment_config
+    from speeder.experiment import config_diff, copy_record
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
     record = RECORDS / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = row_params(a, params, seed, f'tables-{a.scale}/{run_dir.name}')
-    new = json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))   # this row's settings, as a run saves them
+    new = settings(p)   # this row's settings, as a run saves them
     if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
         same = [d for d in sorted(record_dir(a.dataset, '').glob(f'*-seed{seed}'))
                 if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)]
@@ -95,16 +94,15 @@ def row_params(a, params, seed, run_name='') -> dict:
 def table3_rows(a, cfg, base) -> dict:
     """Table 3's rows for the ablated Table 2 row `base` (of --ablation-config `cfg`): name -> (table, run name, parameters).
     A row whose settings repeat an earlier row's for this configuration (w/o PPT where there is no PPT) is left out, saying so."""
-    from dataclasses import asdict
-    from speeder.experiment import config_diff, experiment_config
-    rows, settings = {}, {}
+    from speeder.experiment import config_diff
+    rows, saved = {}, {}
     for name, p in TABLE3.items():
         p = stage3_params(a) if p == 'stage3' else p
         if not p: rows[name] = ('t2', base, TABLE2[base])   # the full model: Table 2's run of the same configuration
         else: rows[name] = ('t3' if cfg == 'paper' else f't3-{slug(cfg)}', name,
                             {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False} if 'sequential' not in p.get('modalities', ['sequential']) else {})})   # seq_residual is E_s
-        settings[name] = json.loads(json.dumps(asdict(experiment_config(verbose=False, **row_params(a, rows[name][2], 0)))))
-        twin = next((n for n in rows if n != name and not config_diff(settings[n], settings[name])), None)
+        saved[name] = settings(row_params(a, rows[name][2], 0))
+        twin = next((n for n in rows if n != name and not config_diff(saved[n], saved[name])), None)
         if twin: print(f'== table 3 ({cfg}) / {name}: the same settings as {twin!r} for this configuration: not a separate row', flush=True); del rows[name]
     return rows
 

@@ -24,7 +24,13 @@ def names(dataset: str, tag: str) -> list:
     return sorted({d.name for base in (run_dir(dataset, ''), record_dir(dataset, '')) for d in base.glob(f'{tag}-seed*') if d.name[len(tag) + 5:].isdigit()})
 
 
+def settings(params: dict) -> dict:
+    "The settings a run with these nbs/train.ipynb parameters saves (its experiment.json), as JSON reads them back."
+    from speeder.experiment import experiment_config
+    return json.loads(json.dumps(asdict(experiment_config(verbose=False, **params))))
+
+
 def settings_diff(folder: Path, params: dict) -> list:
     "Where a run folder's saved settings differ from those `params` (nbs/train.ipynb parameters) give: `speeder.experiment.config_diff`."
-    from speeder.experiment import config_diff, experiment_config
-    return config_diff(json.loads((folder / 'experiment.json').read_text()), json.loads(json.dumps(asdict(experiment_config(verbose=False, **params)))))
+    from speeder.experiment import config_diff
+    return config_diff(json.loads((folder / 'experiment.json').read_text()), settings(params))

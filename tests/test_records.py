@@ -45,12 +45,10 @@ def test_main_scale_is_the_main_command():
     "bench/paper_tables.py --scale main: its `speeder (best)` row has the settings of nbs/train.ipynb's default (config='best'), and its w/o MPO row runs as many prompts, and the committed bench/train_runs.py records these rows reuse have exactly their settings."
     sys.path.insert(0, str(ROOT / 'bench'))
     import argparse
-    from dataclasses import asdict
     import paper_tables as pt
+    from records import settings, settings_diff
     from speeder.experiment import config_diff, experiment_config
     a = argparse.Namespace(scale='main', backbone=None, dataset='ml-100k', runs='runs')
-    from records import settings_diff
-    settings = lambda p: json.loads(json.dumps(asdict(experiment_config(verbose=False, **p))))
     row = pt.row_params(a, pt.TABLE2['speeder (best)'], 0, 'x')
     assert config_diff(settings(row), settings(dict(dataset='ml-100k', seed=0, run_name='y', output_dir='runs'))) == []
     staged = experiment_config(verbose=False, **row)
