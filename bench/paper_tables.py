@@ -48,7 +48,7 @@ TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'llara': dict(metho
           'speeder (paper)': dict(config='paper'), 'speeder (paper + seq_residual)': dict(config='paper', seq_residual=1.0), 'speeder (best)': dict(config='best'),
           'speeder (pointer)': dict(config='pointer')}
 ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)', 'pointer': 'speeder (pointer)'}   # --ablation-config: the Table 2 row Table 3 ablates
-EQUAL_TIME = 'speeder (paper), LLaRA-style wall time'
+EQUAL_TIME = {f'{base}, LLaRA-style wall time': base for base in ('speeder (paper)', 'speeder (best)')}   # equal wall-clock rows: the Speeder row given LLaRA-style's training time
 TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
           'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
           'w/o vision': dict(modalities=['text', 'sequential']), 'w/o sequential': dict(modalities=['text', 'vision'])}
@@ -159,15 +159,15 @@ def write(a, res):
         rs = [r for r in ids if r['model'] == mname and r['seed'] in a.seeds]
         if rs: md.append(f"| {mname} (ID) | {','.join(str(r['seed']) for r in rs)} | {stat([r['valid_hr1'] for r in rs])} | 1.000 | {stat([r['test_hr1'] for r in rs])} | **{stat([r['test_hr1'] for r in rs])}** | — | — | — |")
     if not ids: md.append('| (ID models: run `bench/id_baselines.py` with the same image setting) | | | | | | | | |')
-    for name in list(TABLE2) + [EQUAL_TIME]:
+    for name in list(TABLE2) + list(EQUAL_TIME):
         ms = [m for (t, n, s), m in res.items() if t == 't2' and n == name and m]
         if ms: md.append(llm_row(name, ms))
     md += ['', 'ID models (bench/id_baselines.py: the same dataset, image setting and seed, so the same test set) score one pass over the candidates (ValidRatio 1 by construction, HR@1 = VHR@1). LLM methods: the paper\'s generated '
            'ValidRatio / HR@1 / VHR@1 (plain LM head); `speeder (pointer)`\'s own decoder (pointer-guided generation, an extra) in its own column. '
            f'Answering one fixed letter scores, on these test sets, {fixed_letter(a)} (a model stuck on one letter lands anywhere in that range). '
            'Valid VHR@1: the plain LM head\'s on valid at the checkpoint the run kept (chosen on its configuration\'s own valid metric); for ID models their valid HR@1. '
-           f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); `{EQUAL_TIME}` gets LLaRA-style\'s time through its prompts: '
-           'Speeder (paper)\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`).',
+           f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); a `…, LLaRA-style wall time` row gets LLaRA-style\'s time through its prompts: '
+           'its Speeder row\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`).',
            ]
     for cfg in ABLATION_BASES:   # one Table 3 per ablated configuration that has finished rows
         rows = {n: [m for (t, n2, s), m in res.items() if t == f't3:{cfg}' and n2 == n and m] for n in TABLE3}
@@ -219,10 +219,11 @@ def main(a):
         for name, p in TABLE2.items():
             res[('t2', name, seed)] = r = run(a, 't2', name, p, seed, train=want('table2', name))
             if r: write(a, res)
-        sp, ll = res.get(('t2', 'speeder (paper)', seed)), res.get(('t2', 'llara', seed))
-        if sp and ll:   # equal wall-clock: Speeder gets LLaRA-style's training time
+        for name, base in EQUAL_TIME.items():   # equal wall-clock: Speeder gets LLaRA-style's training time, as more prompts per epoch
+            sp, ll = res.get(('t2', base, seed)), res.get(('t2', 'llara', seed))
+            if not (sp and ll): continue
             n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * time_ratio(sp, ll)))
-            res[('t2', EQUAL_TIME, seed)] = r = run(a, 't2', EQUAL_TIME, dict(config='paper', samples_per_epoch=n), seed, train=want('table2', EQUAL_TIME))
+            res[('t2', name, seed)] = r = run(a, 't2', name, dict(TABLE2[base], samples_per_epoch=n), seed, train=want('table2', name))
             if r: write(a, res)
     for cfg, base in ABLATION_BASES.items():   # every ablation configuration's finished rows; the one asked for is trained
         rows = table3_rows(a, cfg, base)
