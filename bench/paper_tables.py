@@ -117,16 +117,17 @@ def step_seconds(run_dir) -> float:
     return last - spent
 
 
-def time_ratio(sp, ll) -> float:
+def time_ratio(sp, ll) -> float | None:
     """LLaRA-style's training time per prompt over Speeder's. From the efficiency bench at the runs' n_max with the data's titles
     where it exists: both methods timed interleaved in one process, so the machine's load cancels (two runs' own clocks, taken
     at different times on a shared machine, differed by 1.6x between seeds 0 and 1). Otherwise (a GPU machine) from the two
-    runs' step time, validation excluded."""
+    runs' step time, validation excluded; None without either."""
     n = sp['config']['model']['n_max']
     f = ROOT / f'bench/results/efficiency_n/n{n}-own.json'
     if f.exists():
         r = json.loads(f.read_text())['rows']; ratio = r['llara']['train'] / r['speeder']['train']; src = f.relative_to(ROOT)
-    else: ratio = ll['step_s'] / sp['step_s']; src = 'the two runs\' step time'
+    elif ll: ratio = ll['step_s'] / sp['step_s']; src = 'the two runs\' step time'
+    else: return None
     print(f'   equal wall-clock: LLaRA-style / Speeder training time per prompt = {ratio:.2f} ({src})', flush=True)
     return ratio
 
@@ -221,8 +222,9 @@ def main(a):
             if r: write(a, res)
         for name, base in EQUAL_TIME.items():   # equal wall-clock: Speeder gets LLaRA-style's training time, as more prompts per epoch
             sp, ll = res.get(('t2', base, seed)), res.get(('t2', 'llara', seed))
-            if not (sp and ll): continue
-            n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * time_ratio(sp, ll)))
+            ratio = time_ratio(sp, ll) if sp else None
+            if ratio is None: continue
+            n = int(round(SCALES[a.scale]['params']['samples_per_epoch'] * ratio))
             res[('t2', name, seed)] = r = run(a, 't2', name, dict(TABLE2[base], samples_per_epoch=n), seed, train=want('table2', name))
             if r: write(a, res)
     for cfg, base in ABLATION_BASES.items():   # every ablation configuration's finished rows; the one asked for is trained
