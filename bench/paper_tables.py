@@ -132,6 +132,14 @@ def time_ratio(sp, ll) -> float | None:
     return ratio
 
 
+def realised_times(res) -> str:
+    "Each equal wall-clock run's training minutes against LLaRA-style's of the same seed (both clocks without validation)."
+    ll = {s: m for (t, n, s), m in res.items() if t == 't2' and n == 'llara' and m}
+    out = [f'{name}, seed {s}: {m["step_s"] / 60:.1f} min against LLaRA-style\'s {ll[s]["step_s"] / 60:.1f} ({m["train_prompts"] / ll[s]["train_prompts"]:.2f}x the prompts)'
+           for (t, name, s), m in res.items() if t == 't2' and name in EQUAL_TIME and m and s in ll]
+    return '; '.join(out) or 'no pair finished yet'
+
+
 def stat(vals):
     v = [x for x in vals if x is not None]
     return '—' if not v else f'{np.mean(v):.3f} ± {np.std(v):.3f}' if len(v) > 1 else f'{v[0]:.3f}'
@@ -168,7 +176,8 @@ def write(a, res):
            f'Answering one fixed letter scores, on these test sets, {fixed_letter(a)} (a model stuck on one letter lands anywhere in that range). '
            'Valid VHR@1: the plain LM head\'s on valid at the checkpoint the run kept (chosen on its configuration\'s own valid metric); for ID models their valid HR@1. '
            f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); a `…, LLaRA-style wall time` row gets LLaRA-style\'s time through its prompts: '
-           'its Speeder row\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`).',
+           'its Speeder row\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`). '
+           f'How equal the times came out, by the runs\' own training clocks (validation excluded; `step_seconds`): {realised_times(res)}.',
            ]
     for cfg in ABLATION_BASES:   # one Table 3 per ablated configuration that has finished rows
         rows = {n: [m for (t, n2, s), m in res.items() if t == f't3:{cfg}' and n2 == n and m] for n in TABLE3}
