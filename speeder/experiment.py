@@ -279,7 +279,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     pop = hr_at_1(popularity_scores(ds, ds.test), ds.test.labels)
     sasrec = feats['sequential'].info.get('test_hr1') if 'sequential' in feats else None   # E_s itself, on the same test candidates
     metrics = dict(dataset=cfg.dataset, seed=cfg.seed, test=test, decoders={k: v for k, v in DECODERS.items() if k in test}, valid_best=summary['best'],
-                   popularity_test_hr1=pop, sasrec_test_hr1=sasrec, random_hr1=1 / ds.protocol.n_candidates, wall_time_s=round(time.time() - t_start, 1),
+                   popularity_test_hr1=pop, sasrec_test_hr1=sasrec, random_hr1=1 / ds.protocol.n_candidates, wall_time_s=round(time.time() - t_start + summary['earlier_sittings_s'], 1),   # earlier sittings: their training up to the last checkpoint
                    train_time_s=summary['train_time_s'], train_prompts=summary['prompts'], train_prompts_per_s=summary['prompts_per_s'],
                    precision=summary['precision'], processes=summary['processes'], device=str(best.device), config=asdict(cfg), n_test=len(ds.test),
                    code=code_version(), features={m: fingerprint(f.x) for m, f in feats.items()})

@@ -211,7 +211,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     if len(cfg.epochs) != len(cfg.stages): raise ValueError(f'TrainConfig.epochs={cfg.epochs} needs one entry per stage in {cfg.stages}.')
     gs, best, best_metrics, seen = start['global_step'], start['best'], start['best_metrics'], start['prompts']
     sel = cfg.metric_for(acc.unwrap_model(model))
-    t0 = time.time() - start['train_s']; stopped = False   # wall time and prompts count on across resumed sittings
+    earlier_s = start['train_s']; t0 = time.time() - earlier_s; stopped = False   # wall time and prompts count on across resumed sittings
     feats_from = None   # after this call's first checkpoint, later ones link its (frozen) features file instead of writing it again
     state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0, log_lines=n_log)
     for si in range(start['stage_idx'], len(cfg.stages)):
@@ -286,6 +286,6 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     if log_f: log_f.close()
     acc.wait_for_everyone()
     return dict(best=best_metrics, stopped_early=stopped, global_steps=gs, prompts=seen, train_time_s=round(time.time() - t0, 1),
-                prompts_per_s=round(seen / max(time.time() - t0, 1e-9), 3),
+                prompts_per_s=round(seen / max(time.time() - t0, 1e-9), 3), earlier_sittings_s=round(earlier_s, 1),
                 best_dir=str(ckpt / 'best'), log=str(out / 'log.jsonl'), precision=acc.mixed_precision, processes=acc.num_processes,
                 distributed=str(acc.distributed_type).split('.')[-1])

@@ -39,6 +39,7 @@ def test_resume_gives_identical_losses(tmp_path):
     prompts = lambda p: [r['prompts'] for r in map(json.loads, Path(p).read_text().splitlines()) if r['kind'] == 'step']
     assert prompts(tmp_path / 'run' / 'log.jsonl') == prompts(tmp_path / 'full' / 'log.jsonl')   # prompts seen count on across sittings
     assert resumed['prompts'] == full['prompts'] > 0 and resumed['prompts_per_s'] > 0
+    assert full['earlier_sittings_s'] == 0 < resumed['earlier_sittings_s'] <= part['train_time_s'] <= resumed['train_time_s']   # time counts on too
     valid = [json.loads(l) for l in (tmp_path / 'run' / 'log.jsonl').read_text().splitlines() if '"valid"' in l]
     assert all(0 <= v['vhr1'] <= v['valid_ratio'] <= 1 and 0 <= v['ppt_acc'] <= 1 for v in valid)
     best_dir = tmp_path / 'run' / 'checkpoints' / 'best'
