@@ -2,11 +2,14 @@
 
     .venv/bin/python bench/paired.py paper-seqres-long paper-accum1-w05-s3x8 [--seeds 0 1 2] [--key answer]
     .venv/bin/python bench/paired.py paper-seqres-long popularity
+    .venv/bin/python bench/paired.py best-long sasrec
 
 A and B are train_runs tags (runs/<dataset>/<tag>-seed<k>/, or its committed copy in
 bench/results/train_runs_records/<dataset>/), or `popularity` (the baseline's pick on the same candidates, the
 dataset loaded as the other side's run loaded it: the candidate most frequent in the training sequences; a tie is a
-miss, as in its HR@1). Each side's hits must reproduce its run's metrics.json number, or nothing is compared. --key is the decoder compared:
+miss, as in its HR@1), or `sasrec` (the frozen SASRec whose item embeddings are the run's E_s, from this machine's
+feature cache: its pick on the same candidates; its hits must give the run's sasrec_test_hr1, so a cache retrained on
+another machine is refused rather than compared). Each side's hits must reproduce its run's metrics.json number, or nothing is compared. --key is the decoder compared:
 `answer` (default: the paper's free generation; an invalid answer is a miss), `guided_answer`, `pointer_pick`,
 `letter_pick`. Per seed: both hit rates, their difference, how many samples only A / only B got right, and the exact
 two-sided sign test on those (McNemar). Over the seeds: the mean difference with a paired bootstrap 95 % interval
@@ -42,20 +45,38 @@ def run_json(tag, seed, f):
     return json.loads((d / f).read_text())
 
 
+def popularity(ds, seed):
+    from speeder.sequential import popularity_scores
+    return popularity_scores(ds, ds.test)
+
+
+def sasrec(ds, seed):
+    "The frozen SASRec behind the run's E_s (this machine's cache, with its weights), reading each test history's last max_len items."
+    import torch
+    from speeder.encoders import sequential_features
+    from speeder.sequential import SASRec, SeqRecConfig, eval_histories
+    f = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed), weights=True, progress=False)
+    model = SASRec(ds.n_items, SeqRecConfig(**f.info['cfg'])); model.load_state_dict(f.weights); model.eval()
+    with torch.no_grad(): return model.score(eval_histories(ds.test, model.cfg.max_len), ds.test.candidates).float().numpy()
+
+
+ID_SIDES = dict(popularity=popularity, sasrec=sasrec)   # no-LLM sides, scored here on the other side's test set
+
+
 def hits(tag, seed, other):
     """Per test sample: 1 if the method's pick is the target; and the targets. The hits must give the run's own
-    metrics.json number (popularity: the other side's run's popularity HR@1), so the file is that run's test set."""
-    if tag == 'popularity':   # on the dataset as the other side's run loaded it (whether it had images decides the catalogue)
+    metrics.json number (popularity / sasrec: the other side's run's popularity_test_hr1 / sasrec_test_hr1), so the file is that run's test set."""
+    if tag in ID_SIDES:   # on the dataset as the other side's run loaded it (whether it had images decides the catalogue)
         from speeder.data import find_posters, load_dataset
-        from speeder.sequential import popularity_scores
-        if other == 'popularity': raise SystemExit('popularity against itself: give a train_runs tag on one side.')
+        if other in ID_SIDES: raise SystemExit(f'{tag} against {other}: give a train_runs tag on one side.')
         cfg, m = run_json(other, seed, 'experiment.json'), run_json(other, seed, 'metrics.json')
         images = cfg['image_dir'] if cfg['image_dir'] in (None, '') or Path(cfg['image_dir']).exists() else find_posters()   # the run's folder, or this checkout's posters
         if cfg['image_dir'] and images is None: raise SystemExit(f'{other}-seed{seed} used images ({cfg["image_dir"]}), which this machine lacks: its catalogue cannot be rebuilt here.')
         ds = load_dataset(cfg['dataset'], image_dir=images, n_max=cfg['model']['n_max'], seed=seed, verbose=False, **cfg['options'])
-        s = popularity_scores(ds, ds.test)
+        s, want = ID_SIDES[tag](ds, seed), m[f'{tag}_test_hr1']
+        if want is None: raise SystemExit(f'{other}-seed{seed} has no {tag}_test_hr1 (a run without E_s): compare {tag} against a run that has it.')
         pick = np.where((s == s.max(1, keepdims=True)).sum(1) == 1, s.argmax(1), -1)   # a tie is a miss, as in hr_at_1
-        h, t, want = (pick == ds.test.labels).astype(int), np.asarray(ds.test.labels), m['popularity_test_hr1']
+        h, t = (pick == ds.test.labels).astype(int), np.asarray(ds.test.labels)
     else:
         p, m = run_json(tag, seed, 'test_predictions.json'), run_json(tag, seed, 'metrics.json')
         if a.key not in p: raise SystemExit(f'{tag}-seed{seed}: test_predictions.json has no {a.key!r} (it has {[k for k in p if k != "target"]}).')
