@@ -14,6 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 
 import matplotlib
+import matplotlib.ticker
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt
 import numpy as np
@@ -28,7 +29,7 @@ ap.add_argument('--out', default='bench/results/learning_curves')
 a = ap.parse_args()
 
 METRICS = [('vhr1', 'VHR@1, plain LM head (paper)', '-'), ('guided_vhr1', 'VHR@1, pointer-guided (extra)', '--'), ('pointer_hr1', 'pointer HR@1, one pass (extra)', ':')]
-fig, ax = plt.subplots(figsize=(8, 4.8)); md = ['| configuration | seeds | prompts seen | stage | ' + ' | '.join(m[1] for m in METRICS) + ' | PPT acc |', '|---|---|---|---|---|---|---|---|']
+fig, ax = plt.subplots(figsize=(9, 5)); md = ['| configuration | seeds | prompts seen | stage | ' + ' | '.join(m[1] for m in METRICS) + ' | PPT acc |', '|---|---|---|---|---|---|---|---|']
 for (label, tag), color in zip((r.split('=', 1) for r in a.run), plt.rcParams['axes.prop_cycle'].by_key()['color']):
     runs = [d / 'log.jsonl' for n in names(a.dataset, tag) for d in [finished(a.dataset, n) or (run_dir(a.dataset, n) if a.unfinished else None)] if d and (d / 'log.jsonl').exists()]
     if not runs: raise SystemExit(f'No finished run of {tag} (runs/{a.dataset}/{tag}-seed*/ or its record): run bench/train_runs.py --tag {tag} first.')
@@ -54,7 +55,9 @@ if pri.exists():
         if v: ax.axhline(np.mean(v), color='gray', ls=ls, lw=1, label=f"{ {'sequential': 'SASRec (prompt history)'}.get(p, p)}: valid HR@1, no LLM")
 ax.axhline(0.2, color='lightgray', lw=1, label='chance (1 of 5)')
 ax.set_xscale('log'); ax.set_xlabel('training prompts seen (log scale)'); ax.set_ylabel(f'{a.dataset} valid'); ax.set_ylim(0, 1)
-ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(0, -0.16), ncol=2); ax.grid(alpha=0.3, which='both'); fig.tight_layout()   # the legend below the axes: long labels do not cover the curves
+ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5))); ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())   # 1, 2, 5 x 10^k, labelled in full
+ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f'{v:,.0f}'))
+ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(0, -0.16), ncol=1); ax.grid(alpha=0.3, which='both')   # the legend below the axes: long labels do not cover the curves   # the legend below the axes: long labels do not cover the curves
 Path(a.out + '.png').parent.mkdir(parents=True, exist_ok=True); fig.savefig(a.out + '.png', dpi=120, bbox_inches='tight')
 Path(a.out + '.md').write_text(f"Valid metrics against training prompts seen (mean over seeds), {a.dataset}. Reproduce: "
                                f"`.venv/bin/python bench/learning_curves.py {' '.join('--run ' + shlex.quote(r) for r in a.run)}{'' if a.out == ap.get_default('out') else ' --out ' + a.out}`\n\n" + '\n'.join(md) + '\n')

@@ -1,5 +1,6 @@
 """Where the bench scripts find a finished run: runs/<dataset>/<name>/ on this machine, else its committed record in
-bench/results/train_runs_records/<dataset>/<name>/ (bench/train_runs.py copies `speeder.experiment.RECORD` there)."""
+bench/results/train_runs_records/<dataset>/<name>/ (bench/train_runs.py copies `speeder.experiment.RECORD` there), or for
+bench/paper_tables.py's runs (<name> = tables-<scale>/<run>) in bench/results/paper_tables_runs/<scale>/<run>/."""
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -11,7 +12,12 @@ RECORDS = ROOT / 'bench/results/train_runs_records'
 def run_dir(dataset: str, name: str) -> Path: return ROOT / 'runs' / dataset.replace(':', '_') / name
 
 
-def record_dir(dataset: str, name: str) -> Path: return RECORDS / dataset.replace(':', '_') / name
+def record_dir(dataset: str, name: str) -> Path:
+    "The committed record of a run: bench/paper_tables.py's runs (tables-<scale>/<run>) are under paper_tables_runs/<scale>/, the rest under RECORDS."
+    if name.startswith('tables-'):
+        scale, _, run = name[len('tables-'):].partition('/')
+        return ROOT / 'bench/results/paper_tables_runs' / scale / run
+    return RECORDS / dataset.replace(':', '_') / name
 
 
 def finished(dataset: str, name: str) -> Path | None:
@@ -20,8 +26,10 @@ def finished(dataset: str, name: str) -> Path | None:
 
 
 def names(dataset: str, tag: str) -> list:
-    "The run names of a train_runs tag (<tag>-seed<k>) in runs/ or in the records, sorted."
-    return sorted({d.name for base in (run_dir(dataset, ''), record_dir(dataset, '')) for d in base.glob(f'{tag}-seed*') if d.name[len(tag) + 5:].isdigit()})
+    "The run names of a tag (<tag>-seed<k>; a paper_tables run's tag with its tables-<scale>/ folder) in runs/ or in the records, sorted."
+    folder, _, base = tag.rpartition('/')
+    found = {d.name for where in (run_dir(dataset, tag), record_dir(dataset, tag)) for d in where.parent.glob(f'{base}-seed*') if d.name[len(base) + 5:].isdigit()}
+    return sorted(f'{folder}/{n}' if folder else n for n in found)
 
 
 def settings(params: dict) -> dict:

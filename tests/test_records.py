@@ -64,3 +64,16 @@ def test_main_scale_is_the_main_command():
             rec = ROOT / f'bench/results/train_runs_records/ml-100k/{tag}-seed{seed}'
             diff = settings_diff(rec, pt.row_params(a, p, seed, 'x'))
             assert [d for d in diff if d[0] != 'images'] == [], (name, rec, diff)
+
+
+def test_paper_tables_runs_are_found_by_tag():
+    "Every committed bench/paper_tables.py record is found by the bench scripts under its run name (tables-<scale>/<run>), seeds listed by its tag: paired.py and learning_curves.py work from a fresh clone."
+    sys.path.insert(0, str(ROOT / 'bench'))
+    from records import finished, names, record_dir
+    runs = sorted((ROOT / 'bench/results/paper_tables_runs').glob('*/*-seed*/metrics.json'))
+    assert runs
+    for m in runs:
+        run, scale = m.parent.name, m.parent.parent.name
+        name = f'tables-{scale}/{run}'
+        assert record_dir('ml-100k', name) == m.parent and finished('ml-100k', name) is not None
+        assert name in names('ml-100k', name.rpartition('-seed')[0])
