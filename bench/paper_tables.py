@@ -10,8 +10,8 @@ Every training run is `speeder.experiment` (the function nbs/train.ipynb calls) 
 runs/<dataset>/tables-<scale>/<row>-seed<k>/: a finished run (metrics.json) is skipped, an unfinished one resumes
 from its checkpoint, so rerunning the same command continues where the last sitting stopped. After every run the
 tables are rewritten from whatever has finished (each row states its seeds) into bench/results/paper_tables_<scale>.md
-and .json, and each finished run's record (`speeder.experiment.RECORD`: settings, metrics, step log, test answers) is copied to bench/results/paper_tables_runs/<scale>/
-(committed: a fresh checkout reuses them instead of training again). All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
+and .json, and each finished run's record (`speeder.experiment.RECORD`: settings, metrics, step log, test answers) is copied to bench/results/paper_tables_runs/<dataset>/<scale>/
+(committed: a fresh checkout reuses them instead of training again). Another --dataset writes its own tables, paper_tables_<dataset>_<scale>.md. All rows of a seed share its test set (the protocol's split and candidates depend on the seed only).
 
 Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl: run bench/id_baselines.py with the
 same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
@@ -55,6 +55,11 @@ TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False),
 ID_ROWS = ['popularity', 'gru4rec', 'sasrec', 'bert4rec']
 
 
+def tables_name(a) -> str:
+    "The tables' file name: paper_tables_<scale> for ml-100k (the default dataset), paper_tables_<dataset>_<scale> for another."
+    return f'paper_tables_{a.scale}' if a.dataset == 'ml-100k' else f"paper_tables_{a.dataset.replace(':', '_')}_{a.scale}"
+
+
 def slug(name): return ''.join(c if c.isalnum() else '-' for c in name).strip('-').replace('--', '-')
 
 
@@ -63,7 +68,7 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     from speeder.experiment import config_diff, copy_record
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
-    record = RECORDS / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
+    record = RECORDS / a.dataset.replace(':', '_') / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = row_params(a, params, seed, f'tables-{a.scale}/{run_dir.name}')
     new = settings(p)   # this row's settings, as a run saves them
@@ -190,8 +195,8 @@ def write(a, res):
                'Every other number of a run is in its `metrics.json`.']
     eff = ROOT / 'bench/results/efficiency_n.md'
     if eff.exists(): md += ['', '## Efficiency (Figures 6 and 8 analogue)', '', eff.read_text()]
-    (ROOT / f'bench/results/paper_tables_{a.scale}.md').write_text('\n'.join(md) + '\n')
-    (ROOT / f'bench/results/paper_tables_{a.scale}.json').write_text(json.dumps({f'{t}|{n}|{s}': dict(test=m['test'], valid=m['valid_best'], seed=s, train_prompts=m['train_prompts'],
+    (ROOT / f'bench/results/{tables_name(a)}.md').write_text('\n'.join(md) + '\n')
+    (ROOT / f'bench/results/{tables_name(a)}.json').write_text(json.dumps({f'{t}|{n}|{s}': dict(test=m['test'], valid=m['valid_best'], seed=s, train_prompts=m['train_prompts'],
                                                                                   train_time_s=m['train_time_s']) for (t, n, s), m in res.items() if m}, indent=1))   # finished runs only
 
 
@@ -247,7 +252,7 @@ def main(a):
         if a.scale == 'gpu': print('efficiency: on a GPU, bench/gpu_bench.py (run by bench/gpu.sh) times Speeder vs LLaRA-style on a 7B-shaped backbone; this sweep is the CPU one')
         else: efficiency(a)
     write(a, res)
-    print((ROOT / f'bench/results/paper_tables_{a.scale}.md').read_text())
+    print((ROOT / f'bench/results/{tables_name(a)}.md').read_text())
 
 
 def efficiency(a):

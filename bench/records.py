@@ -1,6 +1,6 @@
 """Where the bench scripts find a finished run: runs/<dataset>/<name>/ on this machine, else its committed record in
 bench/results/train_runs_records/<dataset>/<name>/ (bench/train_runs.py copies `speeder.experiment.RECORD` there), or for
-bench/paper_tables.py's runs (<name> = tables-<scale>/<run>) in bench/results/paper_tables_runs/<scale>/<run>/."""
+bench/paper_tables.py's runs (<name> = tables-<scale>/<run>) in bench/results/paper_tables_runs/<dataset>/<scale>/<run>/."""
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -13,10 +13,10 @@ def run_dir(dataset: str, name: str) -> Path: return ROOT / 'runs' / dataset.rep
 
 
 def record_dir(dataset: str, name: str) -> Path:
-    "The committed record of a run: bench/paper_tables.py's runs (tables-<scale>/<run>) are under paper_tables_runs/<scale>/, the rest under RECORDS."
+    "The committed record of a run: bench/paper_tables.py's runs (tables-<scale>/<run>) are under paper_tables_runs/<dataset>/<scale>/, the rest under RECORDS."
     if name.startswith('tables-'):
         scale, _, run = name[len('tables-'):].partition('/')
-        return ROOT / 'bench/results/paper_tables_runs' / scale / run
+        return ROOT / 'bench/results/paper_tables_runs' / dataset.replace(':', '_') / scale / run
     return RECORDS / dataset.replace(':', '_') / name
 
 

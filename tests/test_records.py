@@ -70,10 +70,10 @@ def test_paper_tables_runs_are_found_by_tag():
     "Every committed bench/paper_tables.py record is found by the bench scripts under its run name (tables-<scale>/<run>), seeds listed by its tag: paired.py and learning_curves.py work from a fresh clone."
     sys.path.insert(0, str(ROOT / 'bench'))
     from records import finished, names, record_dir
-    runs = sorted((ROOT / 'bench/results/paper_tables_runs').glob('*/*-seed*/metrics.json'))
+    runs = sorted((ROOT / 'bench/results/paper_tables_runs').glob('*/*/*-seed*/metrics.json'))
     assert runs
     for m in runs:
-        run, scale = m.parent.name, m.parent.parent.name
+        run, scale, dataset = m.parent.name, m.parent.parent.name, m.parent.parent.parent.name
         name = f'tables-{scale}/{run}'
-        assert record_dir('ml-100k', name) == m.parent and finished('ml-100k', name) is not None
-        assert name in names('ml-100k', name.rpartition('-seed')[0])
+        assert record_dir(dataset, name) == m.parent and finished(dataset, name) is not None
+        assert name in names(dataset, name.rpartition('-seed')[0])
