@@ -57,7 +57,7 @@ ax.axhline(0.2, color='lightgray', lw=1, label='chance (1 of 5)')
 ax.set_xscale('log'); ax.set_xlabel('training prompts seen (log scale)'); ax.set_ylabel(f'{a.dataset} valid'); ax.set_ylim(0, 1)
 ax.xaxis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1, 2, 5))); ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())   # 1, 2, 5 x 10^k, labelled in full
 ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f'{v:,.0f}'))
-ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(0, -0.16), ncol=1); ax.grid(alpha=0.3, which='both')   # the legend below the axes: long labels do not cover the curves   # the legend below the axes: long labels do not cover the curves
+ax.legend(fontsize=7, loc='upper left', bbox_to_anchor=(0, -0.16), ncol=1); ax.grid(alpha=0.3, which='both')   # the legend below the axes: long labels do not cover the curves
 Path(a.out + '.png').parent.mkdir(parents=True, exist_ok=True); fig.savefig(a.out + '.png', dpi=120, bbox_inches='tight')
 Path(a.out + '.md').write_text(f"Valid metrics against training prompts seen (mean over seeds), {a.dataset}. Reproduce: "
                                f"`.venv/bin/python bench/learning_curves.py {' '.join('--run ' + shlex.quote(r) for r in a.run)}{'' if a.out == ap.get_default('out') else ' --out ' + a.out}`\n\n" + '\n'.join(md) + '\n')

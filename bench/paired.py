@@ -8,8 +8,8 @@ A and B are train_runs tags (runs/<dataset>/<tag>-seed<k>/, or its committed cop
 bench/results/train_runs_records/<dataset>/), or `popularity` (the baseline's pick on the same candidates, the
 dataset loaded as the other side's run loaded it: the candidate most frequent in the training sequences; a tie is a
 miss, as in its HR@1), or `sasrec` (the frozen SASRec whose item embeddings are the run's E_s, from this machine's
-feature cache: its pick on the same candidates; its hits must give the run's sasrec_test_hr1, so a cache retrained on
-another machine is refused rather than compared). Each side's hits must reproduce its run's metrics.json number, or nothing is compared. --key is the decoder compared:
+feature cache, read only: its E_s must have the run's fingerprint, and its hits must give the run's sasrec_test_hr1;
+another machine's cache is refused rather than compared). Each side's hits must reproduce its run's metrics.json number, or nothing is compared. --key is the decoder compared:
 `answer` (default: the paper's free generation; an invalid answer is a miss), `guided_answer`, `pointer_pick`,
 `letter_pick`. Per seed: both hit rates, their difference, how many samples only A / only B got right, and the exact
 two-sided sign test on those (McNemar). Over the seeds: the mean difference with a paired bootstrap 95 % interval
@@ -45,17 +45,21 @@ def run_json(tag, seed, f):
     return json.loads((d / f).read_text())
 
 
-def popularity(ds, seed):
+def popularity(ds, seed, m):
     from speeder.sequential import popularity_scores
     return popularity_scores(ds, ds.test)
 
 
-def sasrec(ds, seed):
-    "The frozen SASRec behind the run's E_s (this machine's cache, with its weights), reading each test history's last max_len items."
+def sasrec(ds, seed, m):
+    "The frozen SASRec behind the run's E_s (this machine's cache, read only, with its weights; its E_s must be the run's), reading each test history's last max_len items."
     import torch
     from speeder.encoders import sequential_features
+    from speeder.experiment import fingerprint
     from speeder.sequential import SASRec, SeqRecConfig, eval_histories
-    f = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed), weights=True, progress=False)
+    try: f = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed), weights=True, progress=False, train=False)
+    except FileNotFoundError as e: raise SystemExit(f'sasrec, seed {seed}: {e}')
+    run_fp = m.get('features', {}).get('sequential')
+    if run_fp != fingerprint(f.x): raise SystemExit(f'sasrec, seed {seed}: this machine\'s cached E_s (fingerprint {fingerprint(f.x)}) is not the run\'s ({run_fp}): its SASRec is another model.')
     model = SASRec(ds.n_items, SeqRecConfig(**f.info['cfg'])); model.load_state_dict(f.weights); model.eval()
     with torch.no_grad(): return model.score(eval_histories(ds.test, model.cfg.max_len), ds.test.candidates).float().numpy()
 
@@ -73,7 +77,7 @@ def hits(tag, seed, other):
         images = cfg['image_dir'] if cfg['image_dir'] in (None, '') or Path(cfg['image_dir']).exists() else find_posters()   # the run's folder, or this checkout's posters
         if cfg['image_dir'] and images is None: raise SystemExit(f'{other}-seed{seed} used images ({cfg["image_dir"]}), which this machine lacks: its catalogue cannot be rebuilt here.')
         ds = load_dataset(cfg['dataset'], image_dir=images, n_max=cfg['model']['n_max'], seed=seed, verbose=False, **cfg['options'])
-        s, want = ID_SIDES[tag](ds, seed), m[f'{tag}_test_hr1']
+        s, want = ID_SIDES[tag](ds, seed, m), m[f'{tag}_test_hr1']
         if want is None: raise SystemExit(f'{other}-seed{seed} has no {tag}_test_hr1 (a run without E_s): compare {tag} against a run that has it.')
         pick = np.where((s == s.max(1, keepdims=True)).sum(1) == 1, s.argmax(1), -1)   # a tie is a miss, as in hr_at_1
         h, t = (pick == ds.test.labels).astype(int), np.asarray(ds.test.labels)

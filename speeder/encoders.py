@@ -152,10 +152,13 @@ def vision_features(ds: SeqDataset,
 # %% ../nbs/05_encoders.ipynb #20656f36
 def sequential_features(ds: SeqDataset, cfg: SeqRecConfig | None = None, refresh: bool = False, progress: bool = True,
                         weights: bool = False, # also keep the model's weights (`Features.weights`; for the sequential score prior)
+                        train: bool = True, # False: read the cache only; an error where it lacks these features (or, with `weights`, their weights)
                        ) -> Features:
     "ID features: the item embeddings of a sequential recommender trained on `ds.train`; `info` holds its valid / test HR@1 on the fixed candidates (a baseline on the very same samples) and its config."
     cfg = cfg or SeqRecConfig(model='sasrec')
     def compute():
+        if not train: raise FileNotFoundError(f"No cached {cfg.model} features{' with their weights' if weights else ''} for {ds.key} in {cache_dir('features')}: "
+                                              'this machine has not trained them (train=False does not); run the experiment that makes them first.')
         model, hist = fit_seqrec(ds, cfg, progress=progress)
         info = dict(model=cfg.model, valid_hr1=evaluate_seqrec(model, ds.valid), test_hr1=evaluate_seqrec(model, ds.test), epochs_run=len(hist), cfg=asdict(cfg))
         return model.item_embeddings().cpu(), torch.ones(ds.n_items, dtype=torch.bool), info, {k: v.cpu() for k, v in model.state_dict().items()}

@@ -74,3 +74,5 @@ def test_sequential_features_cached():
     assert f.x.shape == (ds.n_items, 64) and f.mask.all() and not f.cached
     assert sequential_features(ds, cfg, progress=False).cached
     assert not sequential_features(ds, SeqRecConfig(model='sasrec', epochs=3, patience=3), progress=False).cached
+    assert sequential_features(ds, cfg, progress=False, weights=True, train=False).weights   # read only: the cached model, weights included
+    with pytest.raises(FileNotFoundError, match='train=False'): sequential_features(ds, SeqRecConfig(model='sasrec', epochs=4, patience=4), progress=False, train=False)
