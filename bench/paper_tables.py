@@ -33,7 +33,6 @@ import numpy as np
 from records import record_dir, settings
 
 ROOT = Path(__file__).resolve().parents[1]
-RECORDS = ROOT / 'bench/results/paper_tables_runs'   # experiment.json, metrics.json and log.jsonl of every finished run, committed
 SCALES = {   # CPU: what fits these 2-core machines (main: the main command's 7,200 prompts); GPU: the paper's setting (batch 128, 7B backbone, longer)
     'cpu': dict(params=dict(samples_per_epoch=1200, epochs=[1, 1, 1], batch_size=8), seeds=[0, 1, 2],   # optimizer steps and warm-up: each configuration's own
                 hours='one run takes 10-30 min of one core with bf16 autocast (a CPU with AMX), 0.5-1 h in fp32: Table 2 about 2 h and Table 3 about 3 h per seed with bf16'),
@@ -68,7 +67,7 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     from speeder.experiment import config_diff, copy_record
     out = Path(a.runs) / a.dataset.replace(':', '_') / f'tables-{a.scale}'
     run_dir = out / f'{table}-{slug(name)}-seed{seed}'
-    record = RECORDS / a.dataset.replace(':', '_') / a.scale / run_dir.name   # committed copy: finished runs survive a fresh checkout
+    record = record_dir(a.dataset, f'tables-{a.scale}/{run_dir.name}')   # committed copy (bench/results/paper_tables_runs/): finished runs survive a fresh checkout
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = row_params(a, params, seed, f'tables-{a.scale}/{run_dir.name}')
     new = settings(p)   # this row's settings, as a run saves them
