@@ -89,3 +89,16 @@ def test_wall_time_covers_training(run):
     m = json.loads((run / 'metrics.json').read_text())
     if f'{run.parent.name}/{run.name}' in WALL_BEFORE_FIX: pytest.skip('resumed before wall_time_s counted earlier sittings')
     assert m['wall_time_s'] >= m['train_time_s']
+
+
+def test_plateau_on_records():
+    "bench/plateau.py on committed runs: a stuck run never leaves the ln(5)/2 plateau, a learning one does when its loss falls; PPT prompts lower the level."
+    sys.path.insert(0, str(ROOT / 'bench'))
+    from plateau import plateau
+    rec = ROOT / 'bench/results/train_runs_records/ml-100k'
+    stuck, learnt, with_ppt = (plateau(rec / n) for n in ('best-s3x6-seed0', 'best-seed0', 'paper-seqres-long-seed0'))
+    assert stuck['level'] == pytest.approx(np.log(5) / 2) and stuck['left'] is None
+    assert all(abs(l - stuck['level']) < 0.05 for l in stuck['losses'][1:])   # on the plateau from the first window after the warm-up to the end
+    assert learnt['left'] == 3600 and learnt['losses'][learnt['left'] // 600 - 1] < learnt['level'] - 0.05 <= min(learnt['losses'][1:learnt['left'] // 600 - 1])
+    assert with_ppt['level'] == pytest.approx(0.8 * np.log(5) / 2 + 0.2 * np.log(2) / 2) and with_ppt['left'] == 7200
+    assert plateau(ROOT / 'bench/results/paper_tables_runs/ml-100k/main/t2-llara-seed0') is None   # titles as answers: no letter plateau
