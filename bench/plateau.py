@@ -37,7 +37,7 @@ def run_folders(dataset: str) -> dict:
 def plateau(folder: Path) -> dict | None:
     "The plateau level, the prompts at which the run left it (None: never), window losses and valid VHR@1 of one letter-answer Speeder run; None for other runs."
     cfg = json.loads((folder / 'experiment.json').read_text())
-    if cfg['method'] != 'speeder' or cfg['model']['readout'] != 'index' or cfg['model']['prompt']['layout'] != 'index-first': return None
+    if cfg['method'] != 'speeder' or cfg['model']['readout'] != 'index': return None
     m = cfg.get('options', {}).get('n_candidates', 5)
     f = cfg['train']['ppt_frac'] if cfg['train']['ppt'] else 0.0
     level = (1 - f) * math.log(m) / 2 + f * math.log(2) / 2
@@ -53,7 +53,7 @@ def plateau(folder: Path) -> dict | None:
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
     return dict(level=level, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] for r in steps.values()),
-                test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f)
+                test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
 
 
 def main():
@@ -71,11 +71,11 @@ def main():
              f'Command: `.venv/bin/python bench/plateau.py{" --match " + " ".join(a.match) if a.match else ""}`. Plateau: (1 - f) ln(5) / 2 + f ln(2) / 2 '
              f'for a share f of PPT prompts (0.80 without PPT). Left at: the end of the first {WINDOW}-prompt window (after the first) whose mean training '
              f'loss is {DROP} (1 - f) below it. Valid: the plain LM head\'s VHR@1 at each validation; test: the kept checkpoint\'s, read once by the run.', '',
-             '| run | lr LoRA | stages | PPT share | prompts | left the plateau at (prompts) | valid VHR@1 at the validations | test VHR@1 | loss per window |',
-             '|---|---|---|---|---|---|---|---|---|']
+             '| run | layout | lr LoRA | stages | PPT share | prompts | left the plateau at (prompts) | valid VHR@1 at the validations | test VHR@1 | loss per window |',
+             '|---|---|---|---|---|---|---|---|---|---|']
     for name, p in sorted(rows):
         v = ' / '.join(f'{x:.2f}' for _, x in sorted(p['valid'].items()))
-        lines.append(f"| {name} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g} | {p['prompts']:,} | "
+        lines.append(f"| {name} | {p['layout']} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g} | {p['prompts']:,} | "
                      f"{'never' if p['left'] is None else format(p['left'], ',')} | {v} | {'—' if p['test'] is None else format(p['test'], '.3f')} | "
                      f"{' '.join(f'{l:.2f}' for l in p['losses'])} |")
     out = ROOT / a.out
