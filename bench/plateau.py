@@ -1,14 +1,18 @@
 """How long each Speeder run sat on the answer-loss plateau (issue 12: why some runs never leave chance).
 
-    .venv/bin/python bench/plateau.py                      # every letter-answer Speeder run of ml-100k: records and runs/
+    .venv/bin/python bench/plateau.py                      # every committed letter-answer Speeder run of ml-100k
+    .venv/bin/python bench/plateau.py --local              # and the runs in runs/ on this machine (finished or not)
     .venv/bin/python bench/plateau.py --match s3x6 lrl     # only runs whose name holds one of these strings
 
 A Speeder run answers a letter and then end of text; the training loss is the mean over those two answer tokens.
 While the LM head guesses the letter uniformly among the m candidates (end of text learnt) that loss is ln(m) / 2 = 0.80
 for m = 5 — the plateau every `best`-like run first sits on; PPT prompts (yes / no, never learnt in any run so far) sit
-at ln(2) / 2, so a run with a share f of PPT prompts plateaus at (1 - f) ln(m) / 2 + f ln(2) / 2. A run *leaves* the
-plateau at the first window of 600 training prompts whose mean loss is 0.05 (1 - f) below that level (the letter's loss
-about 0.1 nats under chance); `never` if no window is. Read from each run's `log.jsonl` (per-step loss, prompts seen),
+at ln(2) / 2, so a run with a share f of PPT prompts plateaus at (1 - f) ln(m) / 2 + f ln(2) / 2. A run has *left* the
+plateau by the end of the first window of 600 training prompts whose mean answer loss is 0.05 (1 - f) below that level
+(the letter's loss about 0.1 nats under chance): an upper bound, to within a window; the first window (the warm-up's
+fall onto the plateau) is not counted, so `1,200` means "by 1,200". `never`: no window of a finished run is; `not yet`:
+an unfinished run (no metrics.json, only with --local). Read from each run's `log.jsonl` (per-step answer loss — the
+loss itself where the run has no extra loss terms —, prompts seen),
 valid VHR@1 from its validations; finished runs also give the test VHR@1 of the checkpoint kept on valid (read once by
 the run itself; nothing here re-tests). Writes bench/results/plateau.md.
 """
@@ -22,13 +26,13 @@ WINDOW = 600   # training prompts per loss window
 DROP = 0.05    # how far below the plateau (per recommendation prompt share) a window must fall
 
 
-def run_folders(dataset: str) -> dict:
-    "name -> folder: committed records (bench/results/...), then runs/ on this machine (which wins: it may be further on)."
+def run_folders(dataset: str, local: bool = False) -> dict:
+    "name -> folder: committed records (bench/results/...); with `local`, runs/ on this machine too (which wins: it may be further on)."
     ds = dataset.replace(':', '_')
     found = {}
     for d in sorted((ROOT / 'bench/results/train_runs_records' / ds).glob('*')): found[d.name] = d
     for d in sorted((ROOT / 'bench/results/paper_tables_runs' / ds).glob('*/*')): found[f'tables-{d.parent.name}/{d.name}'] = d
-    for d in sorted((ROOT / 'runs' / ds).glob('*')):
+    for d in sorted((ROOT / 'runs' / ds).glob('*')) if local else []:
         if d.name.startswith('tables-'): found.update({f'{d.name}/{e.name}': e for e in sorted(d.glob('*')) if (e / 'log.jsonl').exists()})
         elif (d / 'log.jsonl').exists(): found[d.name] = d
     return {k: v for k, v in found.items() if (v / 'log.jsonl').exists() and (v / 'experiment.json').exists()}
@@ -47,36 +51,38 @@ def plateau(folder: Path) -> dict | None:
         if r['kind'] == 'step': steps[r['global_step']] = r   # a resumed run logs steps again from its checkpoint: the last write counts
         elif r['kind'] == 'valid': valid.append((r['prompts'], r['vhr1']))
     windows = {}
-    for r in steps.values(): windows.setdefault((r['prompts'] - 1) // WINDOW, []).append(r['loss'])
+    for r in steps.values(): windows.setdefault((r['prompts'] - 1) // WINDOW, []).append(r.get('answer_loss', r['loss']))   # answer_loss: logged beside the total when extra loss terms are on
     losses = [float(np.mean(windows[k])) for k in sorted(windows)]
     left = next((WINDOW * (k + 1) for k, l in enumerate(losses) if k and l < level - DROP * (1 - f)), None)   # window 0 is the warm-up's fall to the plateau
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
     return dict(level=level, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] for r in steps.values()),
-                test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
+                finished=metrics.exists(), test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--dataset', default='ml-100k')
     ap.add_argument('--match', nargs='*', default=[], help='keep runs whose name contains any of these strings')
+    ap.add_argument('--local', action='store_true', help="also read runs/ on this machine (unfinished runs too): the table then depends on this machine")
     ap.add_argument('--out', default='bench/results/plateau.md')
     a = ap.parse_args()
     rows = []
-    for name, folder in run_folders(a.dataset).items():
+    for name, folder in run_folders(a.dataset, a.local).items():
         if a.match and not any(s in name for s in a.match): continue
         p = plateau(folder)
         if p: rows.append((name, p))
     lines = [f'# The answer-loss plateau, per run ({a.dataset})', '',
-             f'Command: `.venv/bin/python bench/plateau.py{" --match " + " ".join(a.match) if a.match else ""}`. Plateau: (1 - f) ln(5) / 2 + f ln(2) / 2 '
-             f'for a share f of PPT prompts (0.80 without PPT). Left at: the end of the first {WINDOW}-prompt window (after the first) whose mean training '
-             f'loss is {DROP} (1 - f) below it. Valid: the plain LM head\'s VHR@1 at each validation; test: the kept checkpoint\'s, read once by the run.', '',
-             '| run | layout | lr LoRA | stages | PPT share | prompts | left the plateau at (prompts) | valid VHR@1 at the validations | test VHR@1 | loss per window |',
+             f'Command: `.venv/bin/python bench/plateau.py{" --local" if a.local else ""}{" --match " + " ".join(a.match) if a.match else ""}`.'
+             f'{" Runs in runs/ of the machine that wrote this are included." if a.local else " Committed records only."} Plateau: (1 - f) ln(5) / 2 + f ln(2) / 2 '
+             f'for a share f of PPT prompts (0.80 without PPT). Left by: the end of the first {WINDOW}-prompt window (after the first) whose mean answer '
+             f'loss is {DROP} (1 - f) below it (`not yet`: an unfinished run). Valid: the plain LM head\'s VHR@1 at each validation; test: the kept checkpoint\'s, read once by the run.', '',
+             '| run | layout | lr LoRA | stages | PPT share | prompts | left the plateau by (prompts) | valid VHR@1 at the validations | test VHR@1 | loss per window |',
              '|---|---|---|---|---|---|---|---|---|---|']
     for name, p in sorted(rows):
         v = ' / '.join(f'{x:.2f}' for _, x in sorted(p['valid'].items()))
         lines.append(f"| {name} | {p['layout']} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g} | {p['prompts']:,} | "
-                     f"{'never' if p['left'] is None else format(p['left'], ',')} | {v} | {'—' if p['test'] is None else format(p['test'], '.3f')} | "
+                     f"{format(p['left'], ',') if p['left'] else 'never' if p['finished'] else 'not yet'} | {v} | {'—' if p['test'] is None else format(p['test'], '.3f')} | "
                      f"{' '.join(f'{l:.2f}' for l in p['losses'])} |")
     out = ROOT / a.out
     out.write_text('\n'.join(lines) + '\n')

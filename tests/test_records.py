@@ -102,3 +102,15 @@ def test_plateau_on_records():
     assert learnt['left'] == 3600 and learnt['losses'][learnt['left'] // 600 - 1] < learnt['level'] - 0.05 <= min(learnt['losses'][1:learnt['left'] // 600 - 1])
     assert with_ppt['level'] == pytest.approx(0.8 * np.log(5) / 2 + 0.2 * np.log(2) / 2) and with_ppt['left'] == 7200
     assert plateau(ROOT / 'bench/results/paper_tables_runs/ml-100k/main/t2-llara-seed0') is None   # titles as answers: no letter plateau
+
+
+def test_plateau_counts_in_readme():
+    "The README's count (\"The plateau, and the layout that shortens it\"): of the 18 committed runs of `best` and its ablations without PPT, 15 left the plateau after 2,400-6,600 prompts, 3 never did."
+    sys.path.insert(0, str(ROOT / 'bench'))
+    from plateau import plateau, run_folders
+    tags = ('best-seed', 'best-long-seed', 'best-s3x6-seed', 'tables-main/t2-speeder-best--LLaRA-style-wall-time-seed', 'tables-main/t3-best-w-o-')
+    runs = {n: plateau(d) for n, d in run_folders('ml-100k').items() if n.startswith(tags)}
+    assert len(runs) == 18 and all(p['ppt'] == 0 and p['layout'] == 'index-first' for p in runs.values())
+    left = sorted(p['left'] for p in runs.values() if p['left'])
+    assert len(left) == 15 and (left[0], left[-1]) == (2400, 6600)
+    assert sorted(n for n, p in runs.items() if not p['left']) == ['best-s3x6-seed0', 'tables-main/t3-best-w-o-sequential-seed0', 'tables-main/t3-best-w-o-vision-seed0']
