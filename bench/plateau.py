@@ -39,7 +39,7 @@ def run_folders(dataset: str, local: bool = False) -> dict:
 
 
 def plateau(folder: Path) -> dict | None:
-    "The plateau level, the prompts at which the run left it (None: never), window losses and valid VHR@1 of one letter-answer Speeder run; None for other runs."
+    "The plateau level, the prompts by which the run left it (None: not (yet)), window losses and valid VHR@1 of one letter-answer Speeder run; None for other runs."
     cfg = json.loads((folder / 'experiment.json').read_text())
     if cfg['method'] != 'speeder' or cfg['model']['readout'] != 'index': return None
     m = cfg.get('options', {}).get('n_candidates', 5)
