@@ -21,6 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
+from speeder.data import Protocol
+
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 600   # training prompts per loss window
 DROP = 0.05    # how far below the plateau (per recommendation prompt share) a window must fall
@@ -42,7 +44,7 @@ def plateau(folder: Path) -> dict | None:
     "The plateau level, the prompts by which the run left it (None: not (yet)), window losses and valid VHR@1 of one letter-answer Speeder run; None for other runs."
     cfg = json.loads((folder / 'experiment.json').read_text())
     if cfg['method'] != 'speeder' or cfg['model']['readout'] != 'index': return None
-    m = cfg.get('options', {}).get('n_candidates', 5)
+    m = cfg.get('options', {}).get('n_candidates', Protocol.n_candidates)
     f = cfg['train']['ppt_frac'] if cfg['train']['ppt'] else 0.0
     level = (1 - f) * math.log(m) / 2 + f * math.log(2) / 2
     steps, valid = {}, []
