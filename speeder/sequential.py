@@ -170,10 +170,17 @@ def random_crops(seqs, max_len, rng) -> list:
 
 def fit_seqrec(ds: SeqDataset, cfg: SeqRecConfig = None, progress: bool = True, log=None,
                device=None, # default: the GPU when there is one (`default_device`)
+               threads: int | None = 1, # CPU threads while training (None: the process's); one, so the model does not depend on the machine's core count
                **kw) -> tuple:
     "Train `cfg.model` on `ds.train` with early stopping on valid HR@1; returns (best model, history)."
     cfg = cfg or SeqRecConfig(); cfg = SeqRecConfig(**{**asdict(cfg), **kw})
     if cfg.model not in SEQREC: raise ValueError(f"Unknown model {cfg.model!r}; choose from {list(SEQREC)}.")
+    before = torch.get_num_threads()   # the thread count changes the order of float sums: two counts part after one epoch, and early stopping
+    if threads: torch.set_num_threads(threads)   # then keeps different models ($E_s$ differed across machines this way)
+    try: return _fit_seqrec(ds, cfg, progress, log, device)
+    finally: torch.set_num_threads(before)
+
+def _fit_seqrec(ds, cfg, progress, log, device):
     seed_everything(cfg.seed); rng = np.random.default_rng(cfg.seed)
     model = SEQREC[cfg.model](ds.n_items, cfg).to(device or default_device())
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
