@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from records import record_dir, settings
+from records import first_made, record_dir, settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALES = {   # CPU: what fits these 2-core machines (main: the main command's 7,200 prompts); GPU: the paper's setting (batch 128, 7B backbone, longer)
@@ -72,9 +72,11 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     p = row_params(a, params, seed, f'tables-{a.scale}/{run_dir.name}')
     new = settings(p)   # this row's settings, as a run saves them
     if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
-        same = [d for d in sorted(record_dir(a.dataset, '').glob(f'*-seed{seed}'))
-                if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)]
-        if same: print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT)} (bench/train_runs.py, identical settings)', flush=True); run_dir = same[0]
+        same = sorted((d for d in record_dir(a.dataset, '').glob(f'*-seed{seed}')
+                       if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)), key=first_made)
+        if same:   # the first made: a later rerun of the same settings (e.g. on another E_s) is a second test read, never the row's
+            print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT)} (bench/train_runs.py, identical settings)'
+                  + (f'; later runs of these settings, not used: {", ".join(d.name for d in same[1:])}' if same[1:] else ''), flush=True); run_dir = same[0]
     if (run_dir / 'metrics.json').exists():   # experiment.json: the settings as given (metrics.json's config also holds what the model derived from its inputs)
         diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), new)
         if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '

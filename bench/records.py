@@ -1,7 +1,7 @@
 """Where the bench scripts find a finished run: runs/<dataset>/<name>/ on this machine, else its committed record in
 bench/results/train_runs_records/<dataset>/<name>/ (bench/train_runs.py copies `speeder.experiment.RECORD` there), or for
 bench/paper_tables.py's runs (<name> = tables-<scale>/<run>) in bench/results/paper_tables_runs/<dataset>/<scale>/<run>/."""
-import json
+import json, subprocess
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,6 +23,13 @@ def record_dir(dataset: str, name: str) -> Path:
 def finished(dataset: str, name: str) -> Path | None:
     "The folder of a finished run (it has metrics.json): runs/ first, then the committed record; None when neither has finished."
     return next((d for d in (run_dir(dataset, name), record_dir(dataset, name)) if (d / 'metrics.json').exists()), None)
+
+
+def first_made(folder: Path) -> tuple:
+    "Sort key of records: the time the record's metrics.json was first committed (a record not committed yet comes after every committed one), then its name."
+    try: t = subprocess.run(['git', 'log', '--diff-filter=A', '--format=%ct', '--', str(folder / 'metrics.json')], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    except OSError: t = []
+    return (int(t[-1]) if t else float('inf'), folder.name)
 
 
 def names(dataset: str, tag: str) -> list:
