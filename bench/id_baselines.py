@@ -21,15 +21,14 @@ ap.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
 ap.add_argument('--models', nargs='+', default=['gru4rec', 'sasrec', 'bert4rec'])
 ap.add_argument('--epochs', type=int, default=400)
 ap.add_argument('--patience', type=int, default=60)
-ap.add_argument('--threads', type=int, default=0, help='torch threads (0 = default)')
+ap.add_argument('--threads', type=int, default=1, help='CPU threads each model trains on (fit_seqrec; 1: the same models whatever the core count)')
 ap.add_argument('--out', default='bench/results/id_baselines')
 a = ap.parse_args()
-if a.threads: torch.set_num_threads(a.threads)
 out = Path(a.out + '.jsonl'); out.parent.mkdir(parents=True, exist_ok=True)
 done = {(r['model'], r['seed']) for r in map(json.loads, out.read_text().splitlines())} if out.exists() else set()
 
 def record(**r):
-    r.update(dataset=a.dataset, images=a.image_dir is not None, host=platform.node(), threads=torch.get_num_threads())
+    r.update(dataset=a.dataset, images=a.image_dir is not None, host=platform.node(), threads=a.threads)
     with out.open('a') as f: f.write(json.dumps(r) + '\n')
     print(json.dumps(r), flush=True)
 
@@ -41,7 +40,7 @@ for seed in a.seeds:
     for m in a.models:
         if (m, seed) in done: continue
         t = time.time()
-        model, hist = fit_seqrec(ds, SeqRecConfig(model=m, epochs=a.epochs, patience=a.patience, seed=seed), progress=False)
+        model, hist = fit_seqrec(ds, SeqRecConfig(model=m, epochs=a.epochs, patience=a.patience, seed=seed), progress=False, threads=a.threads)
         best = max(hist, key=lambda h: h['valid_hr1'])
         record(model=m, seed=seed, test_hr1=evaluate_seqrec(model, ds.test), valid_hr1=best['valid_hr1'], best_epoch=best['epoch'],
                epochs_run=len(hist), train_s=round(time.time() - t, 1), n_test=len(ds.test))

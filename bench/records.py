@@ -26,7 +26,7 @@ def finished(dataset: str, name: str) -> Path | None:
 
 
 def first_made(folder: Path) -> tuple:
-    "Sort key of records: the time the record's metrics.json was first committed (a record not committed yet comes after every committed one), then its name."
+    "Sort key of records: the time the record's metrics.json was first committed (a record not committed yet, or without git history here, comes after every committed one), then its name."
     try: t = subprocess.run(['git', 'log', '--diff-filter=A', '--format=%ct', '--', str(folder / 'metrics.json')], cwd=ROOT, capture_output=True, text=True).stdout.split()
     except OSError: t = []
     return (int(t[-1]) if t else float('inf'), folder.name)

@@ -12,7 +12,6 @@ def ds():
 
 
 def test_sasrec_beats_random(ds):
-    torch.set_num_threads(2)
     model, hist = fit_seqrec(ds, SeqRecConfig(model='sasrec', epochs=15, patience=15, seed=0), progress=False)
     hr = evaluate_seqrec(model, ds.test)
     # random choice among 5 candidates: 0.20, one seed's standard error on 135 sequences: ~0.035
