@@ -9,7 +9,6 @@ import argparse, json, platform, time
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from speeder.data import load_dataset
 from speeder.sequential import SeqRecConfig, evaluate_seqrec, fit_seqrec, hr_at_1, popularity_scores
