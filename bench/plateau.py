@@ -21,23 +21,12 @@ from pathlib import Path
 
 import numpy as np
 
+from records import all_runs
 from speeder.data import Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 600   # training prompts per loss window
 DROP = 0.05    # how far below the plateau (per recommendation prompt share) a window must fall
-
-
-def run_folders(dataset: str, local: bool = False) -> dict:
-    "name -> folder: committed records (bench/results/...); with `local`, runs/ on this machine too (which wins: it may be further on)."
-    ds = dataset.replace(':', '_')
-    found = {}
-    for d in sorted((ROOT / 'bench/results/train_runs_records' / ds).glob('*')): found[d.name] = d
-    for d in sorted((ROOT / 'bench/results/paper_tables_runs' / ds).glob('*/*')): found[f'tables-{d.parent.name}/{d.name}'] = d
-    for d in sorted((ROOT / 'runs' / ds).glob('*')) if local else []:
-        if d.name.startswith('tables-'): found.update({f'{d.name}/{e.name}': e for e in sorted(d.glob('*')) if (e / 'log.jsonl').exists()})
-        elif (d / 'log.jsonl').exists(): found[d.name] = d
-    return {k: v for k, v in found.items() if (v / 'log.jsonl').exists() and (v / 'experiment.json').exists()}
 
 
 def plateau(folder: Path) -> dict | None:
@@ -70,7 +59,7 @@ def main():
     ap.add_argument('--out', default='bench/results/plateau.md')
     a = ap.parse_args()
     rows = []
-    for name, folder in run_folders(a.dataset, a.local).items():
+    for name, folder in all_runs(a.dataset, a.local).items():
         if a.match and not any(s in name for s in a.match): continue
         p = plateau(folder)
         if p: rows.append((name, p))

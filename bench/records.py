@@ -20,6 +20,16 @@ def record_dir(dataset: str, name: str) -> Path:
     return RECORDS / dataset.replace(':', '_') / name
 
 
+def all_runs(dataset: str, local: bool = False) -> dict:
+    "name -> folder of every run with a step log and settings: the committed records (the inverse of `record_dir`); with `local`, runs/ on this machine too (which wins: it may be further on)."
+    ds, tables = dataset.replace(':', '_'), ROOT / 'bench/results/paper_tables_runs'
+    found = {d.name: d for d in sorted((RECORDS / ds).glob('*'))}
+    found.update({f'tables-{d.parent.name}/{d.name}': d for d in sorted((tables / ds).glob('*/*'))})
+    for d in sorted(run_dir(dataset, '').glob('*')) if local else []:
+        found.update({f'{d.name}/{e.name}': e for e in sorted(d.glob('*'))} if d.name.startswith('tables-') else {d.name: d})
+    return {k: v for k, v in found.items() if (v / 'log.jsonl').exists() and (v / 'experiment.json').exists()}
+
+
 def finished(dataset: str, name: str) -> Path | None:
     "The folder of a finished run (it has metrics.json): runs/ first, then the committed record; None when neither has finished."
     return next((d for d in (run_dir(dataset, name), record_dir(dataset, name)) if (d / 'metrics.json').exists()), None)
