@@ -17,8 +17,8 @@ from .prompt import PromptConfig
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'RECORD', 'ExperimentConfig', 'experiment_config', 'code_version', 'fingerprint',
-           'config_diff', 'build_model', 'copy_record', 'run_experiment', 'parse_args', 'main']
+__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'RECORD', 'ExperimentConfig', 'experiment_config', 'code_version', 'machine',
+           'fingerprint', 'config_diff', 'build_model', 'copy_record', 'run_experiment', 'parse_args', 'main']
 
 # %% ../nbs/13_experiment.ipynb #edc6c756
 PARAMS = dict(   # name: (default, help)
@@ -180,6 +180,14 @@ def code_version() -> dict | None:
     try: return dict(commit=git('rev-parse', 'HEAD'), dirty=bool(git('status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results')))   # a finished run's table is not code
     except (OSError, subprocess.SubprocessError): return None
 
+def machine() -> dict:
+    "What a run's arithmetic depends on besides its code and settings: the CPU (model name from /proc/cpuinfo where there is one), the SIMD kernels torch picks on it, the CPU threads, the GPU. Saved in every run's `metrics.json`: a frozen SASRec ($E_s$) trained on another CPU type comes out different."
+    import platform
+    try: cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), None)
+    except OSError: cpu = None
+    return dict(cpu=cpu or platform.processor() or platform.machine(), cpu_capability=torch.backends.cpu.get_cpu_capability(), threads=torch.get_num_threads(),
+                gpu=torch.cuda.get_device_name() if torch.cuda.is_available() else None)
+
 def fingerprint(x: torch.Tensor) -> str:
     "A short hash of a tensor's values: which frozen features (e.g. which trained $E_s$) a run read. Saved per modality in `metrics.json`."
     return hashlib.sha1(x.detach().float().cpu().contiguous().numpy().tobytes()).hexdigest()[:12]
@@ -282,7 +290,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
                    popularity_test_hr1=pop, sasrec_test_hr1=sasrec, random_hr1=1 / ds.protocol.n_candidates, wall_time_s=round(time.time() - t_start + summary['earlier_sittings_s'], 1),   # earlier sittings: their training up to the last checkpoint
                    train_time_s=summary['train_time_s'], train_prompts=summary['prompts'], train_prompts_per_s=summary['prompts_per_s'],
                    precision=summary['precision'], processes=summary['processes'], device=str(best.device), config=asdict(cfg), n_test=len(ds.test),
-                   code=code_version(), features={m: fingerprint(f.x) for m, f in feats.items()})
+                   code=code_version(), machine=machine(), features={m: fingerprint(f.x) for m, f in feats.items()})
     atomic_write_json(run_dir / 'metrics.json', metrics, indent=1)
     sas = f', SASRec {sasrec:.3f}' if sasrec is not None else ''
     line = (f"pointer-guided VHR@1 {test['guided_vhr1']:.3f} (the workspace's decoder); " if 'guided_vhr1' in test else '') + f"the paper's VHR@1 {test['vhr1']:.3f} (ValidRatio {test['valid_ratio']:.3f})"

@@ -31,7 +31,7 @@ def test_cli_two_processes(tmp_path):
     run = out / 'ml-100k' / 'ddp'
     m = json.loads((run / 'metrics.json').read_text())
     assert m['processes'] == 2 and m['train_prompts'] == 32 and m['n_test'] > 0 and 0 <= m['test']['vhr1'] <= 1
-    assert set(m['features']) == {'text'} and len(m['features']['text']) == 12 and len(m['code']['commit']) == 40   # which frozen features, which code
+    assert set(m['features']) == {'text'} and len(m['features']['text']) == 12 and len(m['code']['commit']) == 40 and m['machine']['cpu_capability']   # which frozen features, which code, which CPU
     assert 0 <= m['test']['answer_mode'] < 5 or m['test']['valid_ratio'] == 0
     pr = json.loads((run / 'test_predictions.json').read_text())     # per test sample: the same numbers, recomputable
     assert len(pr['answer']) == len(pr['target']) == m['n_test'] and abs(sum(a == t for a, t in zip(pr['answer'], pr['target'])) / m['n_test'] - m['test']['vhr1']) < 1e-9
