@@ -26,7 +26,8 @@ def all_runs(dataset: str, local: bool = False) -> dict:
     found = {d.name: d for d in sorted((RECORDS / ds).glob('*'))}
     found.update({f'tables-{d.parent.name}/{d.name}': d for d in sorted((tables / ds).glob('*/*'))})
     for d in sorted(run_dir(dataset, '').glob('*')) if local else []:
-        found.update({f'{d.name}/{e.name}': e for e in sorted(d.glob('*'))} if d.name.startswith('tables-') else {d.name: d})
+        local_runs = {f'{d.name}/{e.name}': e for e in sorted(d.glob('*'))} if d.name.startswith('tables-') else {d.name: d}
+        found.update({k: v for k, v in local_runs.items() if (v / 'log.jsonl').exists()})   # a run just started (no step log yet) does not hide its record
     return {k: v for k, v in found.items() if (v / 'log.jsonl').exists() and (v / 'experiment.json').exists()}
 
 
