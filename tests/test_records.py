@@ -105,7 +105,7 @@ def test_plateau_on_records():
 
 
 def test_plateau_counts_in_readme():
-    "The README's count (\"The plateau, and the layout that shortens it\"): of the 30 committed runs of `best` (reruns on other machines' features included) and its ablations without PPT, 24 left the plateau after 2,400-7,200 prompts, 6 never did."
+    "The README's count (\"The plateau, and the layout that shortens it\"): of the 30 committed runs of `best` (its reruns on other features included) and its ablations without PPT, 24 left the plateau after 2,400-7,200 prompts, 6 never did."
     sys.path.insert(0, str(ROOT / 'bench'))
     from plateau import plateau
     from records import all_runs
