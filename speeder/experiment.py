@@ -37,6 +37,7 @@ PARAMS = dict(   # name: (default, help)
     ppt=(None, 'mix in Position Proxy Task prompts; None: as config says'),
     ppt_frac=(0.2, 'fraction of training prompts that are PPT prompts when ppt is on (the paper does not give it); 1.0: PPT alone (a probe of whether PPT is learnt)'),
     ppl=(True, 'Position Prompt Learning'),
+    index_prompts=(False, "add to each candidate's item token a learnt prompt started at its index token's embedding (an extra; README 'Index prompts')"),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
     method=('speeder', "'speeder', or an LLM baseline trained by the same trainer, backbone and prompt budget: 'llara' (titles + SASRec ID tokens), 'tallrec' (titles only); baselines take config='paper'"),
     config=('best', "named configuration: 'paper' (the paper's exact Speeder), 'best' (this workspace's best on valid by the paper's metric) or 'pointer' (the pointer head with score priors); every parameter whose default is None takes its value"),
@@ -159,7 +160,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if p['method'] != 'speeder':   # Speeder's stages, schedule, training draws and prompt count (a baseline has no modalities to switch), without PPT (SPAE is Speeder's)
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
-    model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
+    model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),
                           prompt=PromptConfig(noun='movie' if p['dataset'] == 'ml-100k' else 'item', wording=p['wording'], layout=p['layout']))

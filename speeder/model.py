@@ -18,7 +18,7 @@ from .backbone import load_backbone
 from .core import replace_dir
 from .encoders import Features
 from .mrc import MRC, MRCConfig
-from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
+from .prompt import CAND_LABELS, PromptBatch, PromptBuilder, PromptConfig, collate
 from .sequential import SEQREC, SeqRecConfig
 
 # %% auto #0
@@ -35,6 +35,7 @@ class SpeederConfig:
     lora_targets: tuple = ('q_proj', 'k_proj', 'v_proj', 'o_proj')
     n_max: int = 20 # PPL length = longest history (Eq. 15)
     ppl: bool = True # add position prompts to history item tokens (Eq. 17)
+    index_prompts: bool = False # add to each candidate's item token a learnt prompt that starts as its own index token's input embedding (an extra: the letter carried where the item's evidence is, with the paper's `[index][item token]` text kept; README, "Index prompts")
     readout: str = 'index' # what `score` ranks: 'index' = the LM head's logits of the candidates' index tokens (paper); 'candidate' = a pointer head, a yes-logit read at each candidate's item token (an extra). Generation always uses the plain LM head
     normalize_items: bool = True # scale item tokens to the LLM's mean input-embedding norm
     center_items: bool = False # standardise item tokens across items before that scaling (BatchNorm without affine: batch statistics in training, running ones at evaluation), so no direction common to every item can dominate them
@@ -423,6 +424,8 @@ class SpeederModel(LLMRec):
         self.cfg.mrc = replace(self.cfg.mrc, d_llm=d, dims={**self.cfg.mrc.dims, **{m: f.dim for m, f in features.items()}})   # saved with the model as built
         mrc = MRC(self.cfg.mrc).set_features(**features)
         self.ppl = nn.Parameter(torch.randn(self.cfg.n_max, d) * 0.02) if self.cfg.ppl else None
+        ids = [self.tok(s, add_special_tokens=False)['input_ids'][0] for s in CAND_LABELS]   # index_prompts: one per candidate index token, started at its embedding
+        self.index_prompts = nn.Parameter(self.llm.get_input_embeddings().weight.detach()[ids].float().clone()) if self.cfg.index_prompts else None
         self.active = tuple(mrc.cfg.modalities)
         if self.cfg.seq_residual:   # seq_residual: E_s itself, centred, rotated into d dimensions by a fixed (seeded) random rotation, unit norm
             if 'sequential' not in features: raise ValueError("SpeederConfig.seq_residual needs the 'sequential' features (E_s).")
@@ -437,9 +440,12 @@ class SpeederModel(LLMRec):
         return F.normalize(x, dim=-1) + self.cfg.seq_residual * self.seq_fixed[items.to(self.seq_fixed.device)].to(x.dtype)
 
     def slot_tokens(self, batch):
-        "Item tokens, + PPL $p_j$ on the $j$-th history item (Eq. 17, truncated to each history's length: Eq. 16)."
+        "Item tokens, + PPL $p_j$ on the $j$-th history item (Eq. 17, truncated to each history's length: Eq. 16), + with `index_prompts` the prompt of its own index on each candidate."
         soft = super().slot_tokens(batch)
-        if self.ppl is None: return soft
-        if batch.max_pos > self.cfg.n_max: raise ValueError(f'A history of {batch.max_pos} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
-        table = torch.cat([torch.zeros_like(self.ppl[:1]), self.ppl])            # index 0 = no position (candidates, PPT triple)
-        return soft + table[batch.slot_pos.to(self.device)]
+        if self.ppl is not None:
+            if batch.max_pos > self.cfg.n_max: raise ValueError(f'A history of {batch.max_pos} items is longer than n_max={self.cfg.n_max}: truncate histories to n_max.')
+            table = torch.cat([torch.zeros_like(self.ppl[:1]), self.ppl])            # index 0 = no position (candidates, PPT triple)
+            soft = soft + table[batch.slot_pos.to(self.device)]
+        if self.index_prompts is not None:   # + the prompt of its own index on each candidate's token (an extra)
+            soft = soft + torch.cat([torch.zeros_like(self.index_prompts[:1]), self.index_prompts])[batch.slot_cand.to(self.device)]
+        return soft

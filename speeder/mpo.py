@@ -14,7 +14,7 @@ STAGE_MODALITIES = {1: ('text',), 2: ('text', 'vision'), 3: ('text', 'vision', '
 
 def stage_trainable(name: str, stage: int) -> bool:
     "Whether parameter `name` of a SpeederModel trains in MPO `stage`."
-    if 'lora_' in name or name in ('ppl', 'priors.w'): return True          # the priors' weights (an extra) train throughout
+    if 'lora_' in name or name in ('ppl', 'index_prompts', 'priors.w'): return True          # the priors' weights and the index prompts (extras) train throughout
     if name.startswith('priors.'): return False                  # the frozen sequential model of the 'sequential' prior
     if name.startswith('llm.'): return False                     # the frozen backbone
     if not name.startswith('items.'): raise ValueError(f'Unknown parameter {name!r}: extend stage_trainable.')
@@ -32,7 +32,7 @@ def set_stage(model, stage: int) -> dict:
     if mpo: model.active = tuple(m for m in STAGE_MODALITIES[stage] if m in model.items.cfg.modalities)
     counts = {}
     for n, p in model.named_parameters():
-        on = stage_trainable(n, stage) if mpo else (n.startswith('items.') or 'lora_' in n or n in ('ppl', 'priors.w'))
+        on = stage_trainable(n, stage) if mpo else (n.startswith('items.') or 'lora_' in n or n in ('ppl', 'index_prompts', 'priors.w'))
         p.requires_grad_(on)
         if on:
             part = 'lora' if 'lora_' in n else n.split('.')[0] if not n.startswith('items.') else '.'.join(n.split('.')[1:3 if n.startswith('items.mome') else 2])

@@ -149,6 +149,7 @@ class PromptBatch:
     max_pos: int = 0 # the longest history (its largest PPL index), known on the host: checked without a device sync
     slot_index: torch.Tensor | None = None # (S,) flat positions (b * T + t) of the slots: item tokens are spliced in without a boolean mask (no host sync)
     answer_len: int = 0 # the longest answer in tokens (0: collated without answers)
+    slot_cand: torch.Tensor | None = None # (S,) per slot, 1 + the candidate's number (its index token) for candidate slots, 0 otherwise (history, PPT triple)
 
     def to(self, device):
         return PromptBatch(**{k: (v.to(device) if torch.is_tensor(v) else v) for k, v in self.__dict__.items()})
@@ -161,7 +162,7 @@ def collate(prompts: list, with_answer: bool = True) -> PromptBatch:
     ids = torch.zeros(B, T, dtype=torch.long); att = torch.zeros(B, T, dtype=torch.long)
     labels = torch.full((B, T), -100, dtype=torch.long); slot = torch.zeros(B, T, dtype=torch.bool)
     choices = torch.full((B, C), -1, dtype=torch.long); cand = torch.full((B, C), -1, dtype=torch.long); citems = cand.clone()
-    items, pos, ans = [], [], torch.zeros(B, dtype=torch.long)
+    items, pos, scand, ans = [], [], [], torch.zeros(B, dtype=torch.long)
     hist = [[i for _, i in sorted((q, i) for q, i in zip(p.slot_pos, p.slot_items) if q > 0)] for p in prompts]
     H = max(map(len, hist)); hitems = torch.full((B, H), -1, dtype=torch.long)
     for b, h in enumerate(hist):
@@ -172,6 +173,7 @@ def collate(prompts: list, with_answer: bool = True) -> PromptBatch:
         if with_answer and p.answer: labels[b, off + len(p.ids):] = torch.tensor(p.answer)
         slot[b, [off + q for q in p.slots]] = True
         items += p.slot_items; pos += p.slot_pos
+        cnum = {q: k + 1 for k, q in enumerate(p.cand_slots)}; scand += [cnum.get(q, 0) for q in p.slots]
         choices[b, :len(p.choices)] = torch.tensor(p.choices)
         if p.cand_slots: cand[b, :len(p.cand_slots)] = torch.tensor([off + q for q in p.cand_slots])
         if p.candidates: citems[b, :len(p.candidates)] = torch.tensor(p.candidates)
@@ -179,4 +181,4 @@ def collate(prompts: list, with_answer: bool = True) -> PromptBatch:
     posid = (att.cumsum(1) - 1).clamp(min=0)
     return PromptBatch(ids, att, posid, labels, slot, torch.tensor(items, dtype=torch.long), torch.tensor(pos, dtype=torch.long),
                        choices, torch.tensor([p.target for p in prompts]), cand, ans, citems, [p.kind for p in prompts], hitems, max(max(p.slot_pos, default=0) for p in prompts),
-                       slot.view(-1).nonzero()[:, 0], max(len(p.answer) for p in prompts) if with_answer else 0)
+                       slot.view(-1).nonzero()[:, 0], max(len(p.answer) for p in prompts) if with_answer else 0, torch.tensor(scand, dtype=torch.long))
