@@ -18,7 +18,7 @@ from .backbone import load_backbone
 from .core import replace_dir
 from .encoders import Features
 from .mrc import MRC, MRCConfig
-from .prompt import CAND_LABELS, PromptBatch, PromptBuilder, PromptConfig, collate
+from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
 from .sequential import SEQREC, SeqRecConfig
 
 # %% auto #0
@@ -148,12 +148,12 @@ class LLMRec(nn.Module):
             warnings.filterwarnings('ignore', message='.*is_gradient_checkpointing', category=FutureWarning)
             self.llm = get_peft_model(llm, LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
                                                       target_modules=list(cfg.lora_targets), task_type='CAUSAL_LM'))
+        self.prompts = PromptBuilder(tok, cfg.prompt, titles)   # before the item encoder: Speeder's index prompts start at its index tokens
         self.items = self.build_items(features, d)
         self.item_norm = nn.BatchNorm1d(d, affine=False) if cfg.center_items and self.items is not None else None
         if cfg.whiten_items and self.items is not None:   # the catalogue sample whose statistics whiten the tokens (fixed: a function of the weights only)
             n = len(next(iter(self.items.features.values())).x)
             self.register_buffer('white_items', torch.randperm(n, generator=torch.Generator().manual_seed(0))[:4096].sort().values, persistent=False)
-        self.prompts = PromptBuilder(tok, cfg.prompt, titles)
         self.priors = None
         if cfg.prior:
             seq = features.get('sequential')
@@ -424,8 +424,7 @@ class SpeederModel(LLMRec):
         self.cfg.mrc = replace(self.cfg.mrc, d_llm=d, dims={**self.cfg.mrc.dims, **{m: f.dim for m, f in features.items()}})   # saved with the model as built
         mrc = MRC(self.cfg.mrc).set_features(**features)
         self.ppl = nn.Parameter(torch.randn(self.cfg.n_max, d) * 0.02) if self.cfg.ppl else None
-        ids = [self.tok(s, add_special_tokens=False)['input_ids'][0] for s in CAND_LABELS]   # index_prompts: one per candidate index token, started at its embedding
-        self.index_prompts = nn.Parameter(self.llm.get_input_embeddings().weight.detach()[ids].float().clone()) if self.cfg.index_prompts else None
+        self.index_prompts = nn.Parameter(self.llm.get_input_embeddings().weight.detach()[self.prompts.cand_ids].float().clone()) if self.cfg.index_prompts else None   # one per candidate index token, started at its embedding
         self.active = tuple(mrc.cfg.modalities)
         if self.cfg.seq_residual:   # seq_residual: E_s itself, centred, rotated into d dimensions by a fixed (seeded) random rotation, unit norm
             if 'sequential' not in features: raise ValueError("SpeederConfig.seq_residual needs the 'sequential' features (E_s).")
