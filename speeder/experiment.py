@@ -46,6 +46,8 @@ PARAMS = dict(   # name: (default, help)
     choice_loss=(None, "weight of a cross-entropy over the candidates as score ranks them (an extra); 0: only the paper's answer-token loss"),
     prior=(None, "extras added to the pointer head: 'popularity', 'sequential', each with a learnt weight"),
     distill=(None, "weight of a KL term teaching the LM head's letters the pointer's distribution (an extra)"),
+    teach=(0.0, "weight of a KL term teaching the LM head's letters the E_s nearest-mean rule's distribution, a fixed teacher (an extra; needs seq_residual; README 'A teacher for the letter')"),
+    train_candidates=(None, 'candidates per training recommendation prompt in each MPO stage run, e.g. [2, 3, 5] (a candidate-count curriculum, an extra); None: the protocol\'s 5 throughout (valid and test always use 5)'),
     copy_frac=(0.0, 'fraction of training recommendation prompts whose target is also placed in the history (a copy curriculum, an extra)'),
     center_items=(False, 'standardise item tokens across items (BatchNorm without affine) before scaling them to the word-embedding norm'),
     whiten_items=(False, "ZCA-whiten item tokens over the catalogue before scaling them to the word-embedding norm (an extra; README 'Item tokens the LLM can tell apart')"),
@@ -144,6 +146,11 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if len(ep) == len(p['stages']): epochs = dict(zip(p['stages'], ep))
     elif len(ep) == 3: epochs = dict(zip((1, 2, 3), ep))
     else: raise ValueError(f"epochs={ep}: give one entry per MPO stage in stages={p['stages']}, or three (stages 1, 2, 3).")
+    tc = p['train_candidates']   # the same rule as epochs
+    if tc is not None:
+        tc = parse_param('train_candidates', tc, list)
+        if len(tc) not in (len(p['stages']), 3): raise ValueError(f"train_candidates={tc}: give one entry per MPO stage in stages={p['stages']}, or three (stages 1, 2, 3).")
+        tc = dict(zip(p['stages'] if len(tc) == len(p['stages']) else (1, 2, 3), tc))
     image_dir = None if p['image_dir'] in (None, 'None', '') else p['image_dir']
     if image_dir == 'auto':
         from speeder.data import find_posters
@@ -161,13 +168,13 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
-                          choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], guide=p['guide'],
+                          choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], teach=p['teach'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),
                           prompt=PromptConfig(noun='movie' if p['dataset'] == 'ml-100k' else 'item', wording=p['wording'], layout=p['layout']))
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
-                        select_metric=p['select_metric'], seed=p['seed'], copy_frac=p['copy_frac'])
+                        select_metric=p['select_metric'], seed=p['seed'], copy_frac=p['copy_frac'], train_candidates=None if tc is None else tuple(tc[s] for s in stages))
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)

@@ -35,6 +35,7 @@ class TrainConfig:
     min_history: int = 3 # shortest history for a prefix sample
     ppt: bool = True # mix Position Proxy Task prompts into training
     ppt_frac: float = 0.2 # fraction of PPT prompts
+    train_candidates: tuple | None = None # candidates per training recommendation prompt in each stage, one per entry of `stages` (a candidate-count curriculum, an extra: e.g. (2, 3, 5)); None = the protocol's n_candidates throughout (valid and test always use the protocol's)
     copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
     batch_size: int = 8
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
@@ -54,6 +55,10 @@ class TrainConfig:
 
     def __post_init__(self):
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
+        if self.train_candidates is not None:
+            self.train_candidates = tuple(int(c) for c in self.train_candidates)
+            if len(self.train_candidates) != len(self.stages) or not all(2 <= c <= 26 for c in self.train_candidates):
+                raise ValueError(f'TrainConfig.train_candidates={list(self.train_candidates)}: one count per stage of stages={list(self.stages)}, each 2..26 (candidate letters A..Z).')
         gen, one_pass = ('valid_ratio', 'hr1', 'vhr1', 'guided_vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
         if self.select_metric not in gen + one_pass: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + one_pass}.")
         if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
@@ -73,7 +78,7 @@ def plant_target(history: list, target: int, n_max: int, rng) -> list:
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
     "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label), from train sequences only, seeded by (seed, stage, epoch)."
     rng = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch])   # its own stream, apart from the split / candidate / PPT streams
-    sp, C = ds.train, ds.protocol.n_candidates
+    sp, C = ds.train, (cfg.train_candidates[list(cfg.stages).index(stage)] if cfg.train_candidates else ds.protocol.n_candidates)
     seqs = sp.seqs
     seen = {}   # a user's items in the training sequences: never their negatives (held-out sessions are not looked at)
     for u, s in zip(sp.users, seqs): seen.setdefault(str(u), set()).update(s)
