@@ -46,6 +46,7 @@ PARAMS = dict(   # name: (default, help)
     choice_loss=(None, "weight of a cross-entropy over the candidates as score ranks them (an extra); 0: only the paper's answer-token loss"),
     prior=(None, "extras added to the pointer head: 'popularity', 'sequential', each with a learnt weight"),
     distill=(None, "weight of a KL term teaching the LM head's letters the pointer's distribution (an extra)"),
+    history_query=(0.0, "weight of the history's mean item token added to the last prompt token, where the answer is read (an extra; README 'A query at the answer')"),
     teach=(0.0, "weight of a KL term teaching the LM head's letters the E_s nearest-mean rule's distribution, a fixed teacher (an extra; needs seq_residual; README 'A teacher for the letter')"),
     train_candidates=(None, 'candidates per training recommendation prompt in each MPO stage run, e.g. [2, 3, 5] (a candidate-count curriculum, an extra); None: the protocol\'s 5 throughout (valid and test always use 5)'),
     copy_frac=(0.0, 'fraction of training recommendation prompts whose target is also placed in the history (a copy curriculum, an extra)'),
@@ -168,7 +169,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
-                          choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], teach=p['teach'], guide=p['guide'],
+                          choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], teach=p['teach'], history_query=p['history_query'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),
                           prompt=PromptConfig(noun='movie' if p['dataset'] == 'ml-100k' else 'item', wording=p['wording'], layout=p['layout']))
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),

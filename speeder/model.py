@@ -47,6 +47,7 @@ class SpeederConfig:
     distill: float = 0.0 # weight of a KL term teaching the LM head's letter logits the pointer head's distribution over the candidates (an extra; readout='candidate')
     teach: float = 0.0 # weight of a KL term teaching the LM head's letter logits the distribution over the candidates of a fixed teacher with no training, the $E_s$ nearest-mean rule: softmax(cosine of each candidate's $E_s$ with the mean of the prompt's history's $E_s$ / teach_temp) (an extra; needs seq_residual, whose centred $E_s$ it reads; README, "A teacher for the letter")
     teach_temp: float = 0.2 # the teacher's temperature (0.2: its valid NLL is lowest there on seeds 1 and 2, 0.97–0.98 nats against ln 5 = 1.61)
+    history_query: float = 0.0 # weight of the history's mean item token added to the last prompt token's embedding, where the answer is read (an extra: the answer position starts out holding what it must match against the candidates; README, "A query at the answer"); 0 = off
     guide: float = 0.0 # pointer-guided generation (an extra; readout='candidate'): the first generated token's letter logits re-ranked by + guide * pointer logits, their total probability kept; reported as guided_*, beside the plain generation
     seqrec: dict = field(default_factory=dict) # the sequential model's SeqRecConfig (set from Features.info['cfg'] for the 'sequential' prior)
     mrc: MRCConfig = field(default_factory=MRCConfig) # the item encoder's sizes and switches (a dict of its fields is accepted, e.g. from config.json); dims and d_llm are set from the features and the backbone
@@ -223,10 +224,19 @@ class LLMRec(nn.Module):
 
     # --- forward -------------------------------------------------------------------------
     def inputs_embeds(self, batch: PromptBatch) -> torch.Tensor:
-        "Token embeddings with every slot replaced by its soft token (`slot_tokens`), in one step."
+        "Token embeddings with every slot replaced by its soft token (`slot_tokens`), in one step; with `history_query`, + the history's mean item token on each prompt's last token."
         emb = self.llm.get_input_embeddings()(batch.input_ids)
         if batch.slot_items.numel() == 0: return emb
-        return emb.flatten(0, 1).index_copy(0, batch.slot_index.to(self.device), self.slot_tokens(batch).to(emb.dtype)).view_as(emb)   # slots in row-major order, as `slot_items`
+        emb = emb.flatten(0, 1).index_copy(0, batch.slot_index.to(self.device), self.slot_tokens(batch).to(emb.dtype)).view_as(emb)   # slots in row-major order, as `slot_items`
+        if not self.cfg.history_query: return emb
+        return emb.index_put((torch.arange(len(emb), device=emb.device), batch.answer_pos.to(emb.device)), self.cfg.history_query * self.history_query(batch).to(emb.dtype), accumulate=True)
+
+    def history_query(self, batch: PromptBatch) -> torch.Tensor:
+        "(B, d) the mean of each prompt's history items' tokens (`item_tokens`: no position prompts), scaled to the word-embedding norm (`history_query`, an extra)."
+        if self.items is None: raise ValueError(f'SpeederConfig.history_query: the {self.method!r} method has no item tokens to average; set history_query=0.')
+        h = batch.hist_items.to(self.device)
+        s = (self.item_tokens(h.clamp(min=0)) * (h >= 0)[..., None]).sum(1)
+        return F.normalize(s.float(), dim=-1) * self.token_norm
 
     def hidden(self, batch: PromptBatch) -> torch.Tensor:
         "(B, T, d) last hidden states."
