@@ -143,15 +143,12 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     p = {k: _value(k, v) if isinstance(v, str) else v for k, v in p.items()}   # text from the shell or papermill (e.g. -p ppt false), typed as the command line types it
     p['options'] = parse_param('options', p['options'], dict)
     for k in ('readers', 'modalities', 'stages', 'epochs', 'prior'): p[k] = parse_param(k, p[k], list)
-    ep = p['epochs']   # one entry per stage run, or three: stages 1, 2, 3 (so dropping stage 2 for want of images keeps stage 3's count)
-    if len(ep) == len(p['stages']): epochs = dict(zip(p['stages'], ep))
-    elif len(ep) == 3: epochs = dict(zip((1, 2, 3), ep))
-    else: raise ValueError(f"epochs={ep}: give one entry per MPO stage in stages={p['stages']}, or three (stages 1, 2, 3).")
-    tc = p['train_candidates']   # the same rule as epochs
-    if tc is not None:
-        tc = parse_param('train_candidates', tc, list)
-        if len(tc) not in (len(p['stages']), 3): raise ValueError(f"train_candidates={tc}: give one entry per MPO stage in stages={p['stages']}, or three (stages 1, 2, 3).")
-        tc = dict(zip(p['stages'] if len(tc) == len(p['stages']) else (1, 2, 3), tc))
+    def per_stage(name, v):   # one entry per stage run, or three: stages 1, 2, 3 (so dropping stage 2 for want of images keeps stage 3's value)
+        if len(v) == len(p['stages']): return dict(zip(p['stages'], v))
+        if len(v) == 3: return dict(zip((1, 2, 3), v))
+        raise ValueError(f"{name}={v}: give one entry per MPO stage in stages={p['stages']}, or three (stages 1, 2, 3).")
+    epochs = per_stage('epochs', p['epochs'])
+    tc = None if p['train_candidates'] is None else per_stage('train_candidates', parse_param('train_candidates', p['train_candidates'], list))
     image_dir = None if p['image_dir'] in (None, 'None', '') else p['image_dir']
     if image_dir == 'auto':
         from speeder.data import find_posters

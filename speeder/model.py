@@ -22,7 +22,8 @@ from .prompt import PromptBatch, PromptBuilder, PromptConfig, collate
 from .sequential import SEQREC, SeqRecConfig
 
 # %% auto #0
-__all__ = ['METHODS', 'SpeederConfig', 'history_items', 'ScorePriors', 'register_method', 'LLMRec', 'SpeederModel']
+__all__ = ['METHODS', 'SpeederConfig', 'history_items', 'history_direction', 'ScorePriors', 'register_method', 'LLMRec',
+           'SpeederModel']
 
 # %% ../nbs/08_model.ipynb #265d324a
 @dataclass
@@ -72,6 +73,10 @@ def history_items(batch: PromptBatch, n: int) -> torch.Tensor:
     "(B, n) each prompt's history items (oldest first, left-padded with -1): `batch.hist_items` (built by `collate` on the host) padded or cut to `n`."
     h = batch.hist_items[:, -n:]
     return F.pad(h, (n - h.shape[1], 0), value=-1)
+
+def history_direction(x: torch.Tensor, hist: torch.Tensor) -> torch.Tensor:
+    "(B, d) the unit direction of the mean of `x` (B, H, d) over each row's history items (`hist` (B, H), -1 = padding)."
+    return F.normalize((x * (hist >= 0)[..., None]).sum(1), dim=-1)
 
 class ScorePriors(nn.Module):
     "Extras beyond the paper, added to the pointer head's logits, each times a learnt weight (from 1): 'popularity' = log(1 + the item's count in the training sequences); 'sequential' = the frozen sequential encoder's ($E_s$'s SASRec) own next-item score for the prompt's history."
@@ -235,8 +240,7 @@ class LLMRec(nn.Module):
         "(B, d) the mean of each prompt's history items' tokens (`item_tokens`: no position prompts), scaled to the word-embedding norm (`history_query`, an extra)."
         if self.items is None: raise ValueError(f'SpeederConfig.history_query: the {self.method!r} method has no item tokens to average; set history_query=0.')
         h = batch.hist_items.to(self.device)
-        s = (self.item_tokens(h.clamp(min=0)) * (h >= 0)[..., None]).sum(1)
-        return F.normalize(s.float(), dim=-1) * self.token_norm
+        return history_direction(self.item_tokens(h.clamp(min=0)).float(), h) * self.token_norm
 
     def hidden(self, batch: PromptBatch) -> torch.Tensor:
         "(B, T, d) last hidden states."
@@ -293,16 +297,14 @@ class LLMRec(nn.Module):
         if self.cfg.choice_loss:
             ce = mean(F.cross_entropy(self.choice_logits(batch, h, la, pl).float(), batch.target.clamp(min=0), reduction='none'), ok)
             total = total + self.cfg.choice_loss * ce; out['choice_loss'] = ce.detach()
-        if self.cfg.distill:   # KL(pointer || LM head's letters) over the candidates of recommendation rows; the pointer is the teacher (no gradient)
-            rec = ok & (batch.cand_pos >= 0).any(1)
-            pt = torch.where(rec[:, None], pl.detach().float(), 0.).log_softmax(-1); q = self.letter_logits(batch, la).float().log_softmax(-1)
-            kl = mean((pt.exp() * (pt - q)).masked_fill(batch.choices < 0, 0.).sum(-1), rec)
-            total = total + self.cfg.distill * kl; out['distill_loss'] = kl.detach()
-        if self.cfg.teach:   # KL(E_s nearest-mean rule || LM head's letters) over the candidates of recommendation rows; a fixed teacher
-            rec = ok & (batch.cand_pos >= 0).any(1)
-            pt = torch.where(rec[:, None], self.teacher_logits(batch), 0.).log_softmax(-1); q = self.letter_logits(batch, la).float().log_softmax(-1)
-            kl = mean((pt.exp() * (pt - q)).masked_fill(batch.choices < 0, 0.).sum(-1), rec)
-            total = total + self.cfg.teach * kl; out['teach_loss'] = kl.detach()
+        rec = ok & (batch.cand_pos >= 0).any(1)
+        def kl(teacher):   # KL(teacher || LM head's letters) over the candidates of recommendation rows; the teacher gets no gradient
+            pt = torch.where(rec[:, None], teacher.detach().float(), 0.).log_softmax(-1); q = self.letter_logits(batch, la).float().log_softmax(-1)
+            return mean((pt.exp() * (pt - q)).masked_fill(batch.choices < 0, 0.).sum(-1), rec)
+        if self.cfg.distill:   # the pointer head is the teacher
+            d = kl(pl); total = total + self.cfg.distill * d; out['distill_loss'] = d.detach()
+        if self.cfg.teach:   # the E_s nearest-mean rule is the teacher (fixed)
+            t = kl(self.teacher_logits(batch)); total = total + self.cfg.teach * t; out['teach_loss'] = t.detach()
         return dict(loss=total, **out)
 
     def teacher_logits(self, batch: PromptBatch) -> torch.Tensor:
@@ -464,8 +466,7 @@ class SpeederModel(LLMRec):
         "(B, C) `teach`'s fixed teacher, the $E_s$ nearest-mean rule: cosine of each candidate's centred $E_s$ with the mean of the prompt's history items' (unit vectors, as `seq_fixed` holds them), / teach_temp; -inf where there is no candidate. No gradient."
         with torch.no_grad(), torch.autocast(self.device.type, enabled=False):
             X, hist, cand = self.seq_fixed, batch.hist_items.to(self.device), batch.cand_items.to(self.device)
-            m = (X[hist.clamp(min=0)] * (hist >= 0)[..., None]).sum(1)               # (B, d) the history's sum; its direction is the mean's
-            cos = (X[cand.clamp(min=0)] @ F.normalize(m, dim=-1)[..., None])[..., 0]
+            cos = (X[cand.clamp(min=0)] @ history_direction(X[hist.clamp(min=0)], hist)[..., None])[..., 0]
             return (cos / self.cfg.teach_temp).masked_fill(cand < 0, float('-inf'))
 
     def slot_tokens(self, batch):
