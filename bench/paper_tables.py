@@ -45,9 +45,10 @@ SCALES = {   # CPU: what fits these 2-core machines (main: the main command's 7,
 }
 TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'llara': dict(method='llara', config='paper'),
           'speeder (paper)': dict(config='paper'), 'speeder (paper + seq_residual)': dict(config='paper', seq_residual=1.0), 'speeder (best)': dict(config='best'),
-          'speeder (pointer)': dict(config='pointer')}
-ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)', 'pointer': 'speeder (pointer)'}   # --ablation-config: the Table 2 row Table 3 ablates
-EQUAL_TIME = {f'{base}, LLaRA-style wall time': base for base in ('speeder (paper)', 'speeder (best)')}   # equal wall-clock rows: the Speeder row given LLaRA-style's training time
+          'speeder (best, teach 0)': dict(config='best', teach=0.0), 'speeder (pointer)': dict(config='pointer')}   # best, teach 0: the best of sessions 19-23, before the E_s teacher
+ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)', 'best (teach 0)': 'speeder (best, teach 0)',
+                  'pointer': 'speeder (pointer)'}   # --ablation-config: the Table 2 row Table 3 ablates
+EQUAL_TIME = {f'{base}, LLaRA-style wall time': base for base in ('speeder (paper)', 'speeder (best)', 'speeder (best, teach 0)')}   # equal wall-clock rows: the Speeder row given LLaRA-style's training time
 TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
           'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
           'w/o vision': dict(modalities=['text', 'sequential']), 'w/o sequential': dict(modalities=['text', 'vision'])}
@@ -106,7 +107,7 @@ def table3_rows(a, cfg, base) -> dict:
         p = stage3_params(a) if p == 'stage3' else p
         if not p: rows[name] = ('t2', base, TABLE2[base])   # the full model: Table 2's run of the same configuration
         else: rows[name] = ('t3' if cfg == 'paper' else f't3-{slug(cfg)}', name,
-                            {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False} if 'sequential' not in p.get('modalities', ['sequential']) else {})})   # seq_residual is E_s
+                            {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False, 'teach': 0.0} if 'sequential' not in p.get('modalities', ['sequential']) else {})})   # seq_residual and teach's teacher are E_s
         saved[name] = settings(row_params(a, rows[name][2], 0))
         twin = next((n for n in rows if n != name and not config_diff(saved[n], saved[name])), None)
         if twin: print(f'== table 3 ({cfg}) / {name}: the same settings as {twin!r} for this configuration: not a separate row', flush=True); del rows[name]

@@ -47,7 +47,7 @@ PARAMS = dict(   # name: (default, help)
     prior=(None, "extras added to the pointer head: 'popularity', 'sequential', each with a learnt weight"),
     distill=(None, "weight of a KL term teaching the LM head's letters the pointer's distribution (an extra)"),
     history_query=(0.0, "weight of the history's mean item token added to the last prompt token, where the answer is read (an extra; README 'A teacher for the letter', its last paragraph)"),
-    teach=(0.0, "weight of a KL term teaching the LM head's letters the E_s nearest-mean rule's distribution, a fixed teacher (an extra; needs seq_residual; README 'A teacher for the letter')"),
+    teach=(None, "weight of a KL term teaching the LM head's letters the E_s nearest-mean rule's distribution, a fixed teacher (an extra; needs seq_residual; README 'A teacher for the letter'); None: as config says"),
     train_candidates=(None, 'candidates per training recommendation prompt in each MPO stage run, e.g. [2, 3, 5] (a candidate-count curriculum, an extra); None: the protocol\'s 5 throughout (valid and test always use 5)'),
     copy_frac=(0.0, 'fraction of training recommendation prompts whose target is also placed in the history (a copy curriculum, an extra)'),
     center_items=(False, 'standardise item tokens across items (BatchNorm without affine) before scaling them to the word-embedding norm'),
@@ -72,10 +72,11 @@ PARAMS = dict(   # name: (default, help)
 
 _PAPER_TRAINING = dict(ppt=True, epochs=[1, 1, 1], grad_accum=4, warmup_frac=0.3, seq_residual=0.0, seq_residual_all_stages=False)   # what paper and pointer share: 1,200 prompts per stage, 20 % PPT, no E_s residual
 CONFIGS = dict(   # the named configurations (README: 'Named configurations')
-    paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0, **_PAPER_TRAINING),
+    paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, teach=0.0, guide=0.0, **_PAPER_TRAINING),
     best=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, guide=0.0,   # the paper's readout and loss, with E_s in every item token
+              teach=1.0,   # and the E_s teacher's KL on the letters (README 'A teacher for the letter'; teach=0: the best of sessions 19-23)
               seq_residual=1.0, seq_residual_all_stages=True, ppt=False, epochs=[1, 1, 4], grad_accum=1, warmup_frac=0.05),
-    pointer=dict(readout='candidate', layout='index-first', choice_loss=1.0, prior=['popularity', 'sequential'], distill=0.0, guide=1.0, **_PAPER_TRAINING))
+    pointer=dict(readout='candidate', layout='index-first', choice_loss=1.0, prior=['popularity', 'sequential'], distill=0.0, teach=0.0, guide=1.0, **_PAPER_TRAINING))
 
 # %% ../nbs/13_experiment.ipynb #142630f6
 @dataclass

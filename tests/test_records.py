@@ -57,8 +57,10 @@ def test_main_scale_is_the_main_command():
     alone = experiment_config(verbose=False, **pt.row_params(a, rows['w/o MPO (stage 3 alone)'][2], 0, 'z'))
     assert tuple(alone.train.stages) == (3,) and sum(alone.train.epochs) == sum(staged.train.epochs)
     # the committed train_runs records these rows reuse have exactly the rows' settings (made with the posters: where this machine has none, only that differs)
-    reused = {'speeder (best)': ('best', [0, 1, 2], pt.TABLE2['speeder (best)']), 'speeder (paper)': ('paper-accum1-w05-s3x4', [0, 1, 2], pt.TABLE2['speeder (paper)']),
-              'w/o MPO': ('best-s3x6', [0, 1, 2], rows['w/o MPO (stage 3 alone)'][2])}
+    old = pt.table3_rows(a, 'best (teach 0)', 'speeder (best, teach 0)')   # the best of sessions 19-23, before the E_s teacher
+    assert old['w/o sequential'][2]['teach'] == rows['w/o sequential'][2]['teach'] == 0.0   # no E_s: no teacher either
+    reused = {'speeder (best)': ('best-teach', [0, 1, 2], pt.TABLE2['speeder (best)']), 'speeder (best, teach 0)': ('best', [0, 1, 2], pt.TABLE2['speeder (best, teach 0)']),
+              'speeder (paper)': ('paper-accum1-w05-s3x4', [0, 1, 2], pt.TABLE2['speeder (paper)']), 'w/o MPO, teach 0': ('best-s3x6', [0, 1, 2], old['w/o MPO (stage 3 alone)'][2])}
     for name, (tag, seeds, p) in reused.items():
         for seed in seeds:
             rec = ROOT / f'bench/results/train_runs_records/ml-100k/{tag}-seed{seed}'
@@ -80,7 +82,7 @@ def test_paper_tables_runs_are_found_by_tag():
 
 
 # runs resumed across sittings before metrics.json's wall_time_s counted the earlier sittings (it held the last sitting's clock only)
-WALL_BEFORE_FIX = {'cpu/t2-tallrec-seed1', 'cpu/t3-w-o-vision-seed0', 'main/t2-llara-seed0', 'main/t2-llara-seed1', 'main/t2-speeder-best--LLaRA-style-wall-time-seed1'}
+WALL_BEFORE_FIX = {'cpu/t2-tallrec-seed1', 'cpu/t3-w-o-vision-seed0', 'main/t2-llara-seed0', 'main/t2-llara-seed1', 'main/t2-speeder-best-teach-0--LLaRA-style-wall-time-seed1'}
 
 
 @pytest.mark.parametrize('run', RECORDS, ids=lambda p: p.name)
@@ -109,12 +111,12 @@ def test_plateau_counts_in_readme():
     sys.path.insert(0, str(ROOT / 'bench'))
     from plateau import plateau
     from records import all_runs
-    tags = ('best-seed', 'best-rerun-', 'best-long-seed', 'best-s3x6-seed', 'tables-main/t2-speeder-best--LLaRA-style-wall-time-seed', 'tables-main/t3-best-w-o-', 'tables-main/t3-best-gate-')
+    tags = ('best-seed', 'best-rerun-', 'best-long-seed', 'best-s3x6-seed', 'tables-main/t2-speeder-best-teach-0--LLaRA-style-wall-time-seed', 'tables-main/t3-best-teach-0-w-o-', 'tables-main/t3-best-teach-0-gate-')
     runs = {n: plateau(d) for n, d in all_runs('ml-100k').items() if n.startswith(tags)}
     assert len(runs) == 30 and all(p['ppt'] == 0 and p['layout'] == 'index-first' for p in runs.values())
     left = sorted(p['left'] for p in runs.values() if p['left'])
     assert len(left) == 24 and (left[0], left[-1]) == (2400, 7200)
-    assert sorted(n for n, p in runs.items() if not p['left']) == ['best-rerun-amd-seed1', 'best-s3x6-seed0', 'tables-main/t3-best-w-o-sequential-seed0', 'tables-main/t3-best-w-o-sequential-seed1', 'tables-main/t3-best-w-o-sequential-seed2', 'tables-main/t3-best-w-o-vision-seed0']
+    assert sorted(n for n, p in runs.items() if not p['left']) == ['best-rerun-amd-seed1', 'best-s3x6-seed0', 'tables-main/t3-best-teach-0-w-o-sequential-seed0', 'tables-main/t3-best-teach-0-w-o-sequential-seed1', 'tables-main/t3-best-teach-0-w-o-sequential-seed2', 'tables-main/t3-best-teach-0-w-o-vision-seed0']
 
 
 def test_tables_reuse_the_first_made_record():
