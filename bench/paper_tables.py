@@ -1,7 +1,7 @@
 """The paper's comparisons from one command (issue 13): Table 2 (methods), Table 3 (ablations), Figures 6 / 8 (efficiency).
 
     .venv/bin/python bench/paper_tables.py --scale cpu                     # this machine; resumable, many sittings
-    .venv/bin/python bench/paper_tables.py --scale main --ablation-config best   # at the main command's 7,200 prompts (reuses bench/train_runs.py's records)
+    .venv/bin/python bench/paper_tables.py --scale main --ablation-config best   # at the main command's 7,200 prompts (reuses bench/train_runs.py's records where their settings match)
     python bench/paper_tables.py --scale gpu --backbone path/to/Llama-2-7b  # a GPU machine, the paper's budgets
     .venv/bin/python bench/paper_tables.py --scale cpu --only table2 --rows llara "speeder (paper)" --seeds 0
     .venv/bin/python bench/paper_tables.py --scale cpu --only table2 table3 --seeds 0 --collect   # tables from finished runs, no training
@@ -17,11 +17,12 @@ Table 2: random, popularity and the ID models (bench/results/id_baselines.jsonl:
 same image setting), then the LLM methods trained by the same trainer, backbone and prompt budget: TALLRec-style,
 LLaRA-style, Speeder in the paper's configuration, in the workspace's best and with the pointer head (`config='pointer'`). A second budget gives Speeder (paper)
 the training time LLaRA-style took (step time, validation excluded; its cheaper steps buy it more prompts), per seed.
-Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best; pointer): w/o PPT, w/o PPL, w/o SPAE
+Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best; best (teach 0), the best of
+sessions 19-23; pointer): w/o PPT, w/o PPL, w/o SPAE
 (both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each non-text modality (text is the
-modality every MRC item token starts from: it cannot be removed here; w/o sequential also drops seq_residual, which is
-E_s). A finished run of bench/train_runs.py with identical settings (its record in bench/results/train_runs_records/)
-is reused instead of training the same run again.
+modality every MRC item token starts from: it cannot be removed here; w/o sequential also drops seq_residual and
+teach's teacher, which are E_s). A finished run with identical settings and seed — a bench/train_runs.py record
+(bench/results/train_runs_records/) or another row of the same scale — is reused instead of training the same run again.
 Efficiency: bench/efficiency.py at n_max 5, 10, 20, 26, with the data's own titles and with 20-token titles, then
 one figure (per-sample training step and generation vs n, Speeder / LLaRA / TALLRec).
 """
@@ -72,16 +73,19 @@ def run(a, table, name, params, seed, train: bool = True) -> dict | None:
     if not (run_dir / 'metrics.json').exists() and (record / 'metrics.json').exists(): run_dir = record
     p = row_params(a, params, seed, f'tables-{a.scale}/{run_dir.name}')
     new = settings(p)   # this row's settings, as a run saves them
-    if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py (identical settings and seed): reused
-        same = sorted((d for d in record_dir(a.dataset, '').glob(f'*-seed{seed}')
-                       if (d / 'metrics.json').exists() and not config_diff(json.loads((d / 'experiment.json').read_text()), new)), key=first_made)
+    if not (run_dir / 'metrics.json').exists():   # the same run made by bench/train_runs.py or as another row of this scale (identical settings and seed): reused
+        pool = [*record_dir(a.dataset, '').glob(f'*-seed{seed}'), *record.parent.glob(f'*-seed{seed}'), *out.glob(f'*-seed{seed}')]
+        same = sorted((d for d in pool if d.resolve() != run_dir.resolve() and (d / 'metrics.json').exists() and (d / 'experiment.json').exists()
+                       and not config_diff(json.loads((d / 'experiment.json').read_text()), new)), key=first_made)
         if same:   # the first made: a later rerun of the same settings (e.g. on another E_s) is a second test read, never the row's
-            print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT)} (bench/train_runs.py, identical settings)'
+            print(f'== {table} / {name} / seed {seed}: reusing {same[0].relative_to(ROOT) if same[0].is_relative_to(ROOT) else same[0]} (identical settings)'
                   + (f'; later runs of these settings, not used: {", ".join(d.name for d in same[1:])}' if same[1:] else ''), flush=True); run_dir = same[0]
     if (run_dir / 'metrics.json').exists():   # experiment.json: the settings as given (metrics.json's config also holds what the model derived from its inputs)
         diff = config_diff(json.loads((run_dir / 'experiment.json').read_text()), new)
-        if diff: sys.exit(f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])}): '
-                          f'move it away, or run with another --runs folder.')
+        why = f'{run_dir} finished with other settings ({", ".join(f"{k}: {a!r} there, {b!r} now" for k, a, b in diff[:4])})'
+        if diff and not train:   # only read: a stale local folder (e.g. made before a named configuration changed) is left out, not fatal
+            print(f'== {table} / {name} / seed {seed}: {why}; not this row\'s run, left out (move it away to stop this note)', flush=True); return None
+        if diff: sys.exit(f'{why}: move it away, or run with another --runs folder.')
     elif not train: return None   # this row is only read from finished runs
     else:
         args = [x for k, v in p.items() for x in (f'--{k}', v if isinstance(v, str) else json.dumps(v))]
@@ -157,8 +161,9 @@ def llm_row(name, ms, ref=None):
     t = lambda k: [m['test'].get(k) for m in ms]
     extra = stat([m['test'].get('guided_vhr1') for m in ms]) if any('guided_vhr1' in m['test'] for m in ms) else '—'
     delta = '' if ref is None else f" {stat([m['test']['vhr1'] - ref[m['seed']]['test']['vhr1'] for m in ms if m['seed'] in ref]) if any(m['seed'] in ref for m in ms) else '—'} |"
+    fp = lambda m: '·'.join((m.get('features') or {}).get(k, '–')[:4] for k in ('text', 'sequential'))
     return (f"| {name} | {','.join(str(m['seed']) for m in ms)} | {stat([m['valid_best'].get('vhr1') for m in ms])} | {stat(t('valid_ratio'))} | {stat(t('hr1'))} | **{stat(t('vhr1'))}** |{delta} {extra} | "
-            f"{np.mean([m['train_prompts'] for m in ms]):,.0f} | {np.mean([m['train_time_s'] for m in ms]) / 60:.1f} |")
+            f"{np.mean([m['train_prompts'] for m in ms]):,.0f} | {np.mean([m['train_time_s'] for m in ms]) / 60:.1f} | {' / '.join(fp(m) for m in ms)} |")
 
 
 def write(a, res):
@@ -169,12 +174,12 @@ def write(a, res):
     md = [f'# The paper\'s tables on {a.dataset} ({a.scale} scale)', '', f'Command: `{shlex.join(["python", "bench/paper_tables.py"] + sys.argv[1:])}`. '
           f'Scale: {json.dumps(SCALES[a.scale]["params"])}; {SCALES[a.scale]["hours"]}. Images: {"posters" if images else "none (text + ID)"}. '
           'Test read once per run (the checkpoint chosen on valid); mean ± population sd (numpy std, ddof 0) over the seeds listed per row; every row of a seed on the same test set.', '',
-          '## Table 2 analogue', '', '| method | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|',
-          f'| random | all | 0.200 | 1.000 | 0.200 | **0.200** | — | — | — |']
+          '## Table 2 analogue', '', '| method | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | pointer-guided VHR@1 (extra) | training prompts | train min | features (text·$E_s$) |', '|---|---|---|---|---|---|---|---|---|---|',
+          f'| random | all | 0.200 | 1.000 | 0.200 | **0.200** | — | — | — | — |']
     for mname in ID_ROWS:
         rs = [r for r in ids if r['model'] == mname and r['seed'] in a.seeds]
-        if rs: md.append(f"| {mname} (ID) | {','.join(str(r['seed']) for r in rs)} | {stat([r['valid_hr1'] for r in rs])} | 1.000 | {stat([r['test_hr1'] for r in rs])} | **{stat([r['test_hr1'] for r in rs])}** | — | — | — |")
-    if not ids: md.append('| (ID models: run `bench/id_baselines.py` with the same image setting) | | | | | | | | |')
+        if rs: md.append(f"| {mname} (ID) | {','.join(str(r['seed']) for r in rs)} | {stat([r['valid_hr1'] for r in rs])} | 1.000 | {stat([r['test_hr1'] for r in rs])} | **{stat([r['test_hr1'] for r in rs])}** | — | — | — | — |")
+    if not ids: md.append('| (ID models: run `bench/id_baselines.py` with the same image setting) | | | | | | | | | |')
     for name in list(TABLE2) + list(EQUAL_TIME):
         ms = [m for (t, n, s), m in res.items() if t == 't2' and n == name and m]
         if ms: md.append(llm_row(name, ms))
@@ -185,13 +190,14 @@ def write(a, res):
            f'Train min: each run\'s own clock on a shared machine, under whatever else ran (not comparable between rows); a `…, LLaRA-style wall time` row gets LLaRA-style\'s time through its prompts: '
            'its Speeder row\'s prompts times LLaRA-style ÷ Speeder training time per prompt, measured interleaved in one process by the efficiency bench at the runs\' history length (`time_ratio`). '
            f'How equal the times came out, by the runs\' own training clocks (validation excluded; `step_seconds`): {realised_times(res)}.',
-           ]
+           'Features: each run\'s frozen text and $E_s$ fingerprints (first 4 hex digits of those in its metrics.json; vision follows text), seed by seed: features are computed per machine '
+           '(README, "$E_s$ and the CPU"), so two rows compare like for like on a seed only where these match; the test set is the same either way.']
     for cfg in ABLATION_BASES:   # one Table 3 per ablated configuration that has finished rows
         rows = {n: [m for (t, n2, s), m in res.items() if t == f't3:{cfg}' and n2 == n and m] for n in TABLE3}
         if not any(ms for n, ms in rows.items() if n != 'speeder'): continue   # no ablation finished yet
         full = {m['seed']: m for m in rows['speeder']}
         md += ['', f'## Table 3 analogue (ablations of Speeder, {cfg} configuration)', '',
-               '| variant | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | Δ VHR@1 vs speeder, same seeds | pointer-guided VHR@1 (extra) | training prompts | train min |', '|---|---|---|---|---|---|---|---|---|---|']
+               '| variant | seeds | valid VHR@1 | ValidRatio | HR@1 | **VHR@1** | Δ VHR@1 vs speeder, same seeds | pointer-guided VHR@1 (extra) | training prompts | train min | features (text·$E_s$) |', '|---|---|---|---|---|---|---|---|---|---|---|']
         md += [llm_row(n, ms, ref=full if n != 'speeder' else {}) for n, ms in rows.items() if ms]   # {}: no difference to itself
         md += ['', 'Δ: the variant\'s test VHR@1 minus the full model\'s, seed by seed (the same test set), averaged over the seeds both have. '
                'Every other number of a run is in its `metrics.json`.']

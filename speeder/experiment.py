@@ -166,6 +166,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if p['method'] != 'speeder':   # Speeder's stages, schedule, training draws and prompt count (a baseline has no modalities to switch), without PPT (SPAE is Speeder's)
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
+        if p['teach']: raise ValueError(f"method={p['method']!r} with teach={p['teach']}: the E_s teacher acts on Speeder's letter answer, and a baseline answers with a title; drop -p teach.")
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], teach=p['teach'], history_query=p['history_query'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),

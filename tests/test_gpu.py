@@ -33,10 +33,11 @@ def production_kernels():
     torch.use_deterministic_algorithms(was, warn_only=True)
 
 
-def test_training_step_has_no_host_sync(production_kernels):
+@pytest.mark.parametrize('extras', [dict(choice_loss=1.0, readout='candidate'), dict(seq_residual=1.0, seq_residual_all_stages=True, teach=1.0)],
+                         ids=['pointer', 'best'])   # the pointer head's loss path; best's E_s residual and teacher KL
+def test_training_step_has_no_host_sync(production_kernels, extras):
     "Speeder's own parts of a step (item tokens, PPL, the splice, the losses, their backward) never wait for the GPU."
-    ds, model = tiny_setup(); model.cuda().train()
-    model.cfg.choice_loss, model.cfg.readout = 1.0, 'candidate'      # the pointer head's loss path too
+    ds, model = tiny_setup(**extras); model.cuda().train()
     batch = collate(draw_train_prompts(model, ds, tiny_cfg(), 3, 0)[:8]).to('cuda')
     torch.cuda.synchronize()
     with torch.autocast('cuda', dtype=torch.bfloat16):

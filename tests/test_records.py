@@ -68,6 +68,21 @@ def test_main_scale_is_the_main_command():
             assert [d for d in diff if d[0] != 'images'] == [], (name, rec, diff)
 
 
+def test_train_runs_commands_remake_their_records():
+    "Every bench/train_runs.py command listed in bench/results/train_runs.md (the parameters train_runs.json stores per tag) has its committed record's exact settings: rerunning it reuses the record, never refuses it (a named configuration that changed, e.g. best's teach, is pinned in the stored parameters)."
+    sys.path.insert(0, str(ROOT / 'bench'))
+    from records import record_dir, settings_diff
+    rows = json.loads((ROOT / 'bench/results/train_runs.json').read_text())
+    checked = 0
+    for r in rows:
+        rec = record_dir(r['dataset'], f"{r['tag']}-seed{r['seed']}")
+        if not (rec / 'experiment.json').exists(): continue   # runs older than records
+        diff = settings_diff(rec, dict(r.get('params') or {}, dataset=r['dataset'], seed=r['seed'], run_name='x'))
+        assert [d for d in diff if d[0] != 'images'] == [], (r['tag'], r['seed'], diff)
+        checked += 1
+    assert checked >= 40
+
+
 def test_paper_tables_runs_are_found_by_tag():
     "Every committed bench/paper_tables.py record is found by the bench scripts under its run name (tables-<scale>/<run>), seeds listed by its tag: paired.py and learning_curves.py work from a fresh clone."
     sys.path.insert(0, str(ROOT / 'bench'))

@@ -9,8 +9,8 @@ from speeder.model import SpeederConfig, SpeederModel
 from speeder.trainer import TrainConfig
 
 
-def tiny_setup(init_seed=0):
-    "ml-100k (real splits) + a tiny random Llama with the real tokenizer + small random (frozen) item features; `init_seed` seeds the trainable parts."
+def tiny_setup(init_seed=0, **model_cfg):
+    "ml-100k (real splits) + a tiny random Llama with the real tokenizer + small random (frozen) item features; `init_seed` seeds the trainable parts; `model_cfg`: other SpeederConfig fields."
     ds = load_dataset('ml-100k', n_max=6, verbose=False)
     tok = AutoTokenizer.from_pretrained(backbone_path()); tok.padding_side = 'left'
     g = torch.Generator().manual_seed(0)
@@ -18,7 +18,7 @@ def tiny_setup(init_seed=0):
                  vision=Features(torch.randn(ds.n_items, 8, generator=g), torch.rand(ds.n_items, generator=g) > 0.1, 'v'),
                  sequential=Features(torch.randn(ds.n_items, 8, generator=g), torch.ones(ds.n_items, dtype=torch.bool), 's'))
     torch.manual_seed(init_seed)
-    model = SpeederModel(SpeederConfig(n_max=6, mrc=dict(d_f=16, heads=2)), tiny_llama(vocab_size=len(tok), hidden=32), tok, feats, ds.titles)
+    model = SpeederModel(SpeederConfig(n_max=6, mrc=dict(d_f=16, heads=2), **model_cfg), tiny_llama(vocab_size=len(tok), hidden=32), tok, feats, ds.titles)
     return ds, model
 
 
