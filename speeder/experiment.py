@@ -64,6 +64,7 @@ PARAMS = dict(   # name: (default, help)
     lr_items=(1e-3, 'peak learning rate of MRC and PPL'),
     warmup_frac=(None, "warm-up fraction of each stage's steps; None: as config says"),
     eval_samples=(None, 'cap on valid samples per epoch'),
+    mixed_precision=('auto', "'auto': bf16 autocast on a GPU with bf16 or a CPU with AMX, else fp32; 'bf16' or 'no' (fp32) to choose (bench/precision.py measures both on the CPU at hand)"),
     select_metric=('auto', "valid metric picking the best checkpoint; 'auto': the configuration's own decoder"),
     seed=(0, 'seed of the data split, the candidates and training'),
     output_dir=('runs', 'runs land in <output_dir>/<dataset>/<run_name>/'),
@@ -174,7 +175,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
-                        select_metric=p['select_metric'], seed=p['seed'], copy_frac=p['copy_frac'], train_candidates=None if tc is None else tuple(tc[s] for s in stages))
+                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], train_candidates=None if tc is None else tuple(tc[s] for s in stages))
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)
