@@ -2,8 +2,8 @@
 
     HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1 .venv/bin/python bench/precision.py --rounds 8
 
-`speeder.trainer.pick_precision` autocasts to bf16 on a CPU only where it has AMX; this measures what bf16 gives on the
-CPU at hand (e.g. AVX-512 BF16 without AMX), for the model `nbs/train.ipynb` trains by default (config 'best', the
+`speeder.trainer.pick_precision` autocasts to bf16 on a CPU with bf16 units (AMX or AVX-512 BF16: the latter since this
+measurement and a run that learnt as in fp32, README); this measures what bf16 gives on the CPU at hand, for the model `nbs/train.ipynb` trains by default (config 'best', the
 data's own features from the feature cache, stage 3: every modality active). The two precisions share the model, the
 batches (the same training prompts, drawn once) and the machine, and alternate round by round, so load hits both
 alike; reported as medians and as the ratio fp32 / bf16. Also reported: the largest difference between the two
