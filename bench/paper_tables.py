@@ -44,7 +44,8 @@ SCALES = {   # CPU: what fits these 2-core machines (main: the main command's 7,
     'gpu': dict(params=dict(samples_per_epoch=20000, epochs=[1, 1, 5], batch_size=32, grad_accum=4, n_max=20, text_encoder='llm'), seeds=[0, 1, 2, 3, 4],
                 hours='not measured yet (no GPU run so far)'),
 }
-TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'llara': dict(method='llara', config='paper'),
+TABLE2 = {'tallrec': dict(method='tallrec', config='paper'), 'tallrec (lr 5e-4)': dict(method='tallrec', config='paper', lr_lora=5e-4, lr_items=1e-3),   # its rates before session 26 (Speeder's)
+          'llara': dict(method='llara', config='paper'),
           'speeder (paper)': dict(config='paper'), 'speeder (paper + seq_residual)': dict(config='paper', seq_residual=1.0), 'speeder (best)': dict(config='best'),
           'speeder (best, teach 0)': dict(config='best', teach=0.0), 'speeder (pointer)': dict(config='pointer')}   # best, teach 0: the best of sessions 19-23, before the E_s teacher
 ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (paper + seq_residual)', 'best': 'speeder (best)', 'best (teach 0)': 'speeder (best, teach 0)',

@@ -17,8 +17,9 @@ from .prompt import PromptConfig
 from .trainer import TrainConfig
 
 # %% auto #0
-__all__ = ['PARAMS', 'CONFIGS', 'DECODERS', 'RECORD', 'ExperimentConfig', 'experiment_config', 'code_version', 'machine',
-           'fingerprint', 'config_diff', 'build_model', 'copy_record', 'run_experiment', 'parse_args', 'main']
+__all__ = ['PARAMS', 'METHOD_RATES', 'CONFIGS', 'DECODERS', 'RECORD', 'ExperimentConfig', 'experiment_config', 'code_version',
+           'machine', 'fingerprint', 'config_diff', 'build_model', 'copy_record', 'run_experiment', 'parse_args',
+           'main']
 
 # %% ../nbs/13_experiment.ipynb #edc6c756
 PARAMS = dict(   # name: (default, help)
@@ -60,8 +61,8 @@ PARAMS = dict(   # name: (default, help)
     lora_dropout=(0.0, 'LoRA dropout; 0.05 costs ~12% of CPU step time'),
     batch_size=(8, 'prompts per micro-batch and process'),
     grad_accum=(None, 'micro-batches per optimizer step; None: as config says'),
-    lr_lora=(5e-4, 'peak learning rate of LoRA'),
-    lr_items=(1e-3, 'peak learning rate of MRC and PPL'),
+    lr_lora=(None, "peak learning rate of LoRA; None: the method's (`METHOD_RATES`)"),
+    lr_items=(None, "peak learning rate of MRC and PPL (LLaRA-style: its projector); None: the method's (`METHOD_RATES`)"),
     warmup_frac=(None, "warm-up fraction of each stage's steps; None: as config says"),
     eval_samples=(None, 'cap on valid samples per epoch'),
     mixed_precision=('auto', "'auto': bf16 autocast on a GPU with bf16 or a CPU with bf16 units (AMX, AVX-512 BF16), else fp32; 'bf16' or 'no' (fp32) to choose (bench/precision.py measures both on the CPU at hand)"),
@@ -71,6 +72,8 @@ PARAMS = dict(   # name: (default, help)
     run_name=(None, 'default: seed<seed>'),
 )
 
+METHOD_RATES = dict(speeder=dict(lr_lora=5e-4, lr_items=1e-3), llara=dict(lr_lora=5e-4, lr_items=1e-3),   # each method's peak learning rates, chosen on valid (README 'The paper's tables (runner)')
+                    tallrec=dict(lr_lora=1e-3, lr_items=2e-3))   # TALLRec-style has no item parameters: lr_items is inert there, kept as its runs were made
 _PAPER_TRAINING = dict(ppt=True, epochs=[1, 1, 1], grad_accum=4, warmup_frac=0.3, seq_residual=0.0, seq_residual_all_stages=False)   # what paper and pointer share: 1,200 prompts per stage, 20 % PPT, no E_s residual
 CONFIGS = dict(   # the named configurations (README: 'Named configurations')
     paper=dict(readout='index', layout='index-first', choice_loss=0.0, prior=[], distill=0.0, teach=0.0, guide=0.0, **_PAPER_TRAINING),
@@ -112,7 +115,7 @@ class ExperimentConfig:
 def _value(name: str, text: str):
     "A command-line value as the parameter's type (its default's), or None."
     default = PARAMS[name][0]
-    if default is None: default = CONFIGS['paper'].get(name)   # set by the named configuration: typed as its values
+    if default is None: default = CONFIGS['paper'].get(name, METHOD_RATES['speeder'].get(name))   # set by the named configuration or the method: typed as its values
     if text in ('None', 'null'): return None
     if isinstance(default, (list, dict)): return parse_param(name, text, type(default))
     if isinstance(default, str): return text
@@ -142,6 +145,8 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if p['config'] not in CONFIGS: raise ValueError(f"config={p['config']!r}: choose one of {list(CONFIGS)}.")
     for k, v in CONFIGS[p['config']].items():
         if p[k] is None: p[k] = v   # parameters given explicitly override the named configuration
+    for k, v in METHOD_RATES.get(p['method'], METHOD_RATES['speeder']).items():   # an unknown method is refused when its model is built
+        if p[k] is None: p[k] = v
     p = {k: _value(k, v) if isinstance(v, str) else v for k, v in p.items()}   # text from the shell or papermill (e.g. -p ppt false), typed as the command line types it
     p['options'] = parse_param('options', p['options'], dict)
     for k in ('readers', 'modalities', 'stages', 'epochs', 'prior'): p[k] = parse_param(k, p[k], list)
