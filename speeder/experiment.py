@@ -61,8 +61,8 @@ PARAMS = dict(   # name: (default, help)
     lora_dropout=(0.0, 'LoRA dropout; 0.05 costs ~12% of CPU step time'),
     batch_size=(8, 'prompts per micro-batch and process'),
     grad_accum=(None, 'micro-batches per optimizer step; None: as config says'),
-    lr_lora=(None, "peak learning rate of LoRA; None: the method's (`METHOD_RATES`)"),
-    lr_items=(None, "peak learning rate of MRC and PPL (LLaRA-style: its projector); None: the method's (`METHOD_RATES`)"),
+    lr_lora=(None, "peak learning rate of LoRA; None: the method's (`METHOD_RATES`: speeder and llara 5e-4, tallrec 1e-3)"),
+    lr_items=(None, "peak learning rate of MRC and PPL (LLaRA-style: its projector); None: the method's (`METHOD_RATES`: speeder and llara 1e-3, tallrec 2e-3)"),
     warmup_frac=(None, "warm-up fraction of each stage's steps; None: as config says"),
     eval_samples=(None, 'cap on valid samples per epoch'),
     mixed_precision=('auto', "'auto': bf16 autocast on a GPU with bf16 or a CPU with bf16 units (AMX, AVX-512 BF16), else fp32; 'bf16' or 'no' (fp32) to choose (bench/precision.py measures both on the CPU at hand)"),
@@ -142,12 +142,12 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     "The `ExperimentConfig` of `PARAMS`-named parameters (missing ones take their defaults; lists / dicts may come as JSON text, as papermill and the shell pass them)."
     _check_names(params)
     p = {k: params.get(k, d) for k, (d, _) in PARAMS.items()}
+    p = {k: _value(k, v) if isinstance(v, str) else v for k, v in p.items()}   # text from the shell or papermill (e.g. -p ppt false, -p lr_lora null), typed as the command line types it
     if p['config'] not in CONFIGS: raise ValueError(f"config={p['config']!r}: choose one of {list(CONFIGS)}.")
     for k, v in CONFIGS[p['config']].items():
         if p[k] is None: p[k] = v   # parameters given explicitly override the named configuration
     for k, v in METHOD_RATES.get(p['method'], METHOD_RATES['speeder']).items():   # an unknown method is refused when its model is built
         if p[k] is None: p[k] = v
-    p = {k: _value(k, v) if isinstance(v, str) else v for k, v in p.items()}   # text from the shell or papermill (e.g. -p ppt false), typed as the command line types it
     p['options'] = parse_param('options', p['options'], dict)
     for k in ('readers', 'modalities', 'stages', 'epochs', 'prior'): p[k] = parse_param(k, p[k], list)
     def per_stage(name, v):   # one entry per stage run, or three: stages 1, 2, 3 (so dropping stage 2 for want of images keeps stage 3's value)
