@@ -72,7 +72,7 @@ PARAMS = dict(   # name: (default, help)
     run_name=(None, 'default: seed<seed>'),
 )
 
-METHOD_RATES = dict(speeder=dict(lr_lora=5e-4, lr_items=1e-3), llara=dict(lr_lora=5e-4, lr_items=1e-3),   # each method's peak learning rates, chosen on valid (README 'The paper's tables (runner)')
+METHOD_RATES = dict(speeder=dict(lr_lora=5e-4, lr_items=1e-3), llara=dict(lr_lora=5e-4, lr_items=1e-3),   # each method's peak rates: Speeder's the shared defaults of earlier sessions; LLaRA- and TALLRec-style's chosen on valid, two-point grids on seed 0 (README 'The paper's tables (runner)')
                     tallrec=dict(lr_lora=1e-3, lr_items=2e-3))   # TALLRec-style has no item parameters: lr_items is inert there, kept as its runs were made
 _PAPER_TRAINING = dict(ppt=True, epochs=[1, 1, 1], grad_accum=4, warmup_frac=0.3, seq_residual=0.0, seq_residual_all_stages=False)   # what paper and pointer share: 1,200 prompts per stage, 20 % PPT, no E_s residual
 CONFIGS = dict(   # the named configurations (README: 'Named configurations')
