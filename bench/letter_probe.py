@@ -4,6 +4,8 @@
     .venv/bin/python bench/letter_probe.py --collect                              # the table, bench/results/letter_probe.md
     .venv/bin/python bench/letter_probe.py --geometry                             # how spread out each kind of token is
     .venv/bin/python bench/letter_probe.py --task ppt --tag ppt-word --tokens word --steps 600   # the PPT probe (below)
+    .venv/bin/python bench/letter_probe.py --task ppt --refs letters --tag ppt-letters --tokens word --steps 600   # PPT's comparison alone
+    .venv/bin/python bench/letter_probe.py --task locate --tag locate-word --tokens word --steps 600               # PPT's lookup alone
 
 The copy task isolates the binding that the paper's answer needs (the LM head names the letter of the candidate it
 prefers): every training prompt has its target planted in the history (`speeder.trainer.plant_target`, as the
@@ -28,9 +30,13 @@ The item tokens (`--tokens`), each scaled to the word-embedding norm except `wor
 items, answer yes / no, drawn as the trainer draws them), and the accuracy is the LM head's yes / no on the first
 `--n-eval` valid PPT triples (the share of "yes" among them is the majority baseline). It tells whether PPT is
 learnable at all with a given kind of item token, apart from the 20 % share of the 3,600 prompts it gets in MPO.
+PPT needs two skills, and two probes take them apart. `--refs letters` names the three items by their history letters
+instead of their item tokens ("Three of them: c, h, e"), so only the comparison of gaps is left (no item has to be
+found). `--task locate` asks only the lookup: the history, then one of its items' tokens ("Which letter is [item]?"),
+answer its letter (chance about 1 / history length; the item is a PPT triple's first, at its latest position).
 Each run writes bench/results/letter_probe/<tag>.json (its settings and curve).
 """
-import argparse, json, time
+import argparse, dataclasses, json, time
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +86,27 @@ def setup(center: bool = False, mrc_dropout: float = 0.1):
     return ds, feats, llm, tok, SpeederModel(cfg, llm, tok, feats, ds.titles, ds.item_ids)
 
 
+def ppt_prompt(P, history, triple, label=None, refs='items'):
+    "The PPT prompt of `PromptBuilder` P; refs='letters' names the triple by its history letters instead of its item tokens."
+    p = P.ppt(history, triple, label)
+    if refs == 'items': return p
+    k, ids = len(p.slots) - 3, list(p.ids)   # the last three slots are the triple's item tokens
+    for s, pos in zip(p.slots[k:], triple): ids[s] = P.hist_ids[pos]
+    return dataclasses.replace(p, ids=ids, slots=p.slots[:k], slot_items=p.slot_items[:k], slot_pos=p.slot_pos[:k])
+
+
+def locate_prompt(P, history, pos, with_answer=True):
+    "The lookup half of PPT: the history, then the item token of history[pos]; answer its letter (kind 'ppt': the LM head's letters score it)."
+    from speeder.prompt import Prompt
+    ids, slots, si, sp = list(P.prefix) + P.t_hist, [], [], []
+    P._items(ids, slots, si, sp, history, P.hist_ids, with_pos=True)
+    ids += P.enc('. Which letter is')
+    slots.append(len(ids)); si.append(int(history[pos])); sp.append(0); ids.append(P.slot_id)
+    ids += P.enc('?') + P.suffix
+    choices = P.hist_ids[:len(history)]
+    return Prompt(ids, slots, si, sp, [choices[pos]] + P.end if with_answer else [], choices, pos, [], [], 'ppt')
+
+
 def run(a):
     from speeder.mpo import set_stage
     from speeder.prompt import collate
@@ -102,12 +129,17 @@ def run(a):
     opt = torch.optim.AdamW([dict(params=lora, lr=a.lr)] + ([dict(params=rest, lr=a.lr_items)] if rest else []), weight_decay=0.0)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1., 0.01 + s / 20))
     sp = ds.valid
-    if a.task == 'ppt':   # PPT prompts only; evaluation: the first n_eval valid triples, label index 0 = yes
+    if a.task in ('ppt', 'locate'):   # PPT (or lookup) prompts only; evaluation: the first n_eval valid triples, label index 0 = yes (locate: the letter)
         tc = TrainConfig(samples_per_epoch=int(a.steps * a.batch * 1.1), ppt=True, ppt_frac=1.0, seed=0)   # 10 % spare: short histories have no triple
-        prompts = [m.prompts.ppt(d['history'], d['triple'], d['label']) for d in draw_train_samples(ds, tc, 10, 1, 0)]
-        ii = [i for i in range(len(sp)) if sp.ppt[i, 0] >= 0][:a.n_eval]
-        evals = dict(ppt=[m.prompts.ppt(sp.history(i), sp.ppt[i].tolist()) for i in ii])
-        lab = torch.tensor([0 if sp.ppt_labels[i] == 1 else 1 for i in ii])
+        draws = draw_train_samples(ds, tc, 10, 1, 0); ii = [i for i in range(len(sp)) if sp.ppt[i, 0] >= 0][:a.n_eval]
+        if a.task == 'ppt':
+            prompts = [ppt_prompt(m.prompts, d['history'], d['triple'], d['label'], a.refs) for d in draws]
+            evals = dict(ppt=[ppt_prompt(m.prompts, sp.history(i), sp.ppt[i].tolist(), refs=a.refs) for i in ii])
+            lab = torch.tensor([0 if sp.ppt_labels[i] == 1 else 1 for i in ii])
+        else:
+            prompts = [locate_prompt(m.prompts, d['history'], d['triple'][0]) for d in draws]
+            evals = dict(locate=[locate_prompt(m.prompts, sp.history(i), int(sp.ppt[i, 0]), with_answer=False) for i in ii])
+            lab = torch.tensor([int(sp.ppt[i, 0]) for i in ii])
     else:
         samples = draw_train_samples(ds, TrainConfig(samples_per_epoch=a.steps * a.batch, ppt=False, copy_frac=a.copy, seed=0), 10, 1, 0)
         prompts = [m.prompts.rec(d['history'], d['candidates'], d['label']) for d in samples]
@@ -122,7 +154,8 @@ def run(a):
         m.eval(); out = {}
         with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
             for name, ps in evals.items():
-                sc = torch.cat([m.score(collate(ps[i:i + 32], with_answer=False)) for i in range(0, len(ps), 32)])
+                W = max(len(q.choices) for q in ps)   # locate: batches differ in their number of letters
+                sc = torch.cat([F.pad(m.score(collate(ps[i:i + 32], with_answer=False)), (0, W)).narrow(1, 0, W) for i in range(0, len(ps), 32)])
                 out[name], out[name + '_p'] = float((sc.argmax(-1) == lab).float().mean()), float(sc[torch.arange(len(lab)), lab].mean())
         m.train(); return out
 
@@ -135,7 +168,8 @@ def run(a):
             e = dict(evaluate(), step=step + 1, loss=float(np.mean(losses[-a.every:])), min=(time.time() - t0) / 60)
             print(a.tag, json.dumps(e), flush=True); log.append(e)
     args = {k: getattr(a, k) for k in ('task', 'tokens', 'lr', 'lr_items', 'center', 'mrc_dropout', 'steps', 'batch', 'every', 'copy', 'n_eval')}
-    if a.task == 'ppt': args['yes_share'] = float((lab == 0).float().mean())
+    if a.task == 'ppt': args.update(yes_share=float((lab == 0).float().mean()), refs=a.refs)
+    if a.task == 'locate': args['chance'] = float(np.mean([1 / len(sp.history(i)) for i in ii]))
     OUT.mkdir(parents=True, exist_ok=True); (OUT / f'{a.tag}.json').write_text(json.dumps(dict(args=args, log=log), indent=1))
 
 
@@ -179,6 +213,7 @@ def collect():
     copy = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy' and d['args']['copy'] > 0}
     real = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy' and d['args']['copy'] == 0}
     ppt = {t: d for t, d in runs.items() if d['args'].get('task') == 'ppt'}
+    locate = {t: d for t, d in runs.items() if d['args'].get('task') == 'locate'}
     what = lambda a: a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
     dropout = lambda a: a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'
     rows = []
@@ -203,16 +238,24 @@ def collect():
             md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {' / '.join(format(e['real'], '.2f') for e in log if e['step'] % 100 == 0)} | {log[-1]['real']:.2f} |")
     if ppt:
         md += ['', 'PPT probe (`--task ppt`): PPT prompts only, valid PPT accuracy of the LM head\'s yes / no on the first valid triples; '
-               'answering always "yes" scores the yes share.', '',
-               '| tag | item tokens | MRC dropout | LoRA lr | eval triples | yes share | PPT accuracy at step 1 / 100 / 200 / … | last |', '|---|---|---|---|---|---|---|---|']
+               'answering always "yes" scores the yes share. The triple is named by its item tokens (the paper\'s PPT) or, `--refs letters`, by its history letters (the comparison of gaps alone).', '',
+               '| tag | item tokens | triple named by | MRC dropout | LoRA lr | eval triples | yes share | PPT accuracy at step 1 / 100 / 200 / … | last |', '|---|---|---|---|---|---|---|---|---|']
         for tag, d in ppt.items():
             a, log = d['args'], d['log']
-            md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | "
+            md.append(f"| {tag} | {what(a)} | {a.get('refs', 'items')} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | "
                       f"{' / '.join(format(e['ppt'], '.2f') for e in log if e['step'] % 100 == 0 or e['step'] == 1)} | {log[-1]['ppt']:.2f} |")
+    if locate:
+        md += ['', 'Lookup probe (`--task locate`): PPT\'s lookup alone — the history, then one of its item tokens, answer its history letter; '
+               'valid accuracy of the LM head\'s letter on the first valid triples\' first items (chance: the mean of 1 / history length).', '',
+               '| tag | item tokens | MRC dropout | LoRA lr | eval items | chance | accuracy at step 1 / 100 / 200 / … | last |', '|---|---|---|---|---|---|---|---|']
+        for tag, d in locate.items():
+            a, log = d['args'], d['log']
+            md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['chance']:.2f} | "
+                      f"{' / '.join(format(e['locate'], '.2f') for e in log if e['step'] % 100 == 0 or e['step'] == 1)} | {log[-1]['locate']:.2f} |")
     md += ['', 'Commands:', '']
     for tag, d in runs.items():
         a = d['args']
-        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {tag}{' --task ppt' if a.get('task') == 'ppt' else ''} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
+        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {tag}{' --task ' + a['task'] if a.get('task', 'copy') != 'copy' else ''}{' --refs letters' if a.get('refs') == 'letters' else ''} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
                   f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f" --copy {a['copy']:g}" if a['copy'] != 1 else '') + (f" --n-eval {a['n_eval']}" if a['n_eval'] != 160 else '')
                   + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
     (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
@@ -220,7 +263,8 @@ def collect():
 
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--tag'); ap.add_argument('--task', choices=('copy', 'ppt'), default='copy'); ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
+    ap.add_argument('--tag'); ap.add_argument('--task', choices=('copy', 'ppt', 'locate'), default='copy'); ap.add_argument('--refs', choices=('items', 'letters'), default='items', help='--task ppt: name the triple by item tokens (the paper) or history letters')
+    ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
     ap.add_argument('--lr', type=float, default=5e-4); ap.add_argument('--lr-items', type=float, default=1e-3); ap.add_argument('--mrc-dropout', type=float, default=0.1)
     ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch', type=int, default=8); ap.add_argument('--every', type=int, default=50)
     ap.add_argument('--copy', type=float, default=1.0); ap.add_argument('--n-eval', type=int, default=160); ap.add_argument('--collect', action='store_true'); ap.add_argument('--geometry', action='store_true')
