@@ -34,6 +34,8 @@ PPT needs two skills, and two probes take them apart. `--refs letters` names the
 instead of their item tokens ("Three of them: c, h, e"), so only the comparison of gaps is left (no item has to be
 found). `--task locate` asks only the lookup: the history, then one of its items' tokens ("Which letter is [item]?"),
 answer its letter (chance about 1 / history length; the item is a PPT triple's first, at its latest position).
+`--task ppt --halves N` teaches both halves beside the task: in the first N steps two prompts in three are a lookup
+or a comparison by letters, the third the paper's PPT prompt; then PPT prompts only (evaluation: the paper's PPT).
 Each run writes bench/results/letter_probe/<tag>.json (its settings and curve).
 """
 import argparse, dataclasses, json, time
@@ -134,6 +136,9 @@ def run(a):
         draws = draw_train_samples(ds, tc, 10, 1, 0); ii = [i for i in range(len(sp)) if sp.ppt[i, 0] >= 0][:a.n_eval]
         if a.task == 'ppt':
             prompts = [ppt_prompt(m.prompts, d['history'], d['triple'], d['label'], a.refs) for d in draws]
+            for j, d in enumerate(draws[:a.halves * a.batch]):   # --halves N: the first N steps teach both halves too, prompts in turn: lookup, comparison, the task
+                if j % 3 == 0: prompts[j] = locate_prompt(m.prompts, d['history'], d['triple'][0])
+                elif j % 3 == 1: prompts[j] = ppt_prompt(m.prompts, d['history'], d['triple'], d['label'], 'letters')
             evals = dict(ppt=[ppt_prompt(m.prompts, sp.history(i), sp.ppt[i].tolist(), refs=a.refs) for i in ii])
             lab = torch.tensor([0 if sp.ppt_labels[i] == 1 else 1 for i in ii])
         else:
@@ -168,7 +173,7 @@ def run(a):
             e = dict(evaluate(), step=step + 1, loss=float(np.mean(losses[-a.every:])), min=(time.time() - t0) / 60)
             print(a.tag, json.dumps(e), flush=True); log.append(e)
     args = {k: getattr(a, k) for k in ('task', 'tokens', 'lr', 'lr_items', 'center', 'mrc_dropout', 'steps', 'batch', 'every', 'copy', 'n_eval')}
-    if a.task == 'ppt': args.update(yes_share=float((lab == 0).float().mean()), refs=a.refs)
+    if a.task == 'ppt': args.update(yes_share=float((lab == 0).float().mean()), refs=a.refs, halves=a.halves)
     if a.task == 'locate': args['chance'] = float(np.mean([1 / len(sp.history(i)) for i in ii]))
     OUT.mkdir(parents=True, exist_ok=True); (OUT / f'{a.tag}.json').write_text(json.dumps(dict(args=args, log=log), indent=1))
 
@@ -214,6 +219,7 @@ def collect():
     real = {t: d for t, d in runs.items() if d['args'].get('task', 'copy') == 'copy' and d['args']['copy'] == 0}
     ppt = {t: d for t, d in runs.items() if d['args'].get('task') == 'ppt'}
     locate = {t: d for t, d in runs.items() if d['args'].get('task') == 'locate'}
+    taught = lambda a: f", halves taught in the first {a['halves']} steps" if a.get('halves') else ''
     what = lambda a: a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
     dropout = lambda a: a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'
     rows = []
@@ -242,7 +248,7 @@ def collect():
                '| tag | item tokens | triple named by | MRC dropout | LoRA lr | eval triples | yes share | PPT accuracy at step 1 / 100 / 200 / … | last |', '|---|---|---|---|---|---|---|---|---|']
         for tag, d in ppt.items():
             a, log = d['args'], d['log']
-            md.append(f"| {tag} | {what(a)} | {a.get('refs', 'items')} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | "
+            md.append(f"| {tag} | {what(a)} | {a.get('refs', 'items')}{taught(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | "
                       f"{' / '.join(format(e['ppt'], '.2f') for e in log if e['step'] % 100 == 0 or e['step'] == 1)} | {log[-1]['ppt']:.2f} |")
     if locate:
         md += ['', 'Lookup probe (`--task locate`): PPT\'s lookup alone — the history, then one of its item tokens, answer its history letter; '
@@ -255,7 +261,7 @@ def collect():
     md += ['', 'Commands:', '']
     for tag, d in runs.items():
         a = d['args']
-        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {tag}{' --task ' + a['task'] if a.get('task', 'copy') != 'copy' else ''}{' --refs letters' if a.get('refs') == 'letters' else ''} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
+        md.append(f"    .venv/bin/python bench/letter_probe.py --tag {tag}{' --task ' + a['task'] if a.get('task', 'copy') != 'copy' else ''}{' --refs letters' if a.get('refs') == 'letters' else ''}{' --halves ' + str(a['halves']) if a.get('halves') else ''} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
                   f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f" --copy {a['copy']:g}" if a['copy'] != 1 else '') + (f" --n-eval {a['n_eval']}" if a['n_eval'] != 160 else '')
                   + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
     (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
@@ -264,6 +270,7 @@ def collect():
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--tag'); ap.add_argument('--task', choices=('copy', 'ppt', 'locate'), default='copy'); ap.add_argument('--refs', choices=('items', 'letters'), default='items', help='--task ppt: name the triple by item tokens (the paper) or history letters')
+    ap.add_argument('--halves', type=int, default=0, help='--task ppt: for the first N steps, two prompts in three teach the halves (lookup, comparison by letters)')
     ap.add_argument('--tokens', choices=TOKENS, default='mrc'); ap.add_argument('--center', action='store_true')
     ap.add_argument('--lr', type=float, default=5e-4); ap.add_argument('--lr-items', type=float, default=1e-3); ap.add_argument('--mrc-dropout', type=float, default=0.1)
     ap.add_argument('--steps', type=int, default=300); ap.add_argument('--batch', type=int, default=8); ap.add_argument('--every', type=int, default=50)
