@@ -220,6 +220,7 @@ def collect():
     ppt = {t: d for t, d in runs.items() if d['args'].get('task') == 'ppt'}
     locate = {t: d for t, d in runs.items() if d['args'].get('task') == 'locate'}
     taught = lambda a: f", halves taught in the first {a['halves']} steps" if a.get('halves') else ''
+    trace = lambda log, k: f"{' / '.join(format(e[k], '.2f') for e in log if e['step'] % 100 == 0 or e['step'] == 1)} | {log[-1][k]:.2f} |"   # step 1, every 100th, last
     what = lambda a: a['tokens'] + (', centred' if a['center'] else '') + (', MRC frozen' if a['tokens'] == 'mrc' and a['lr_items'] == 0 else '')
     dropout = lambda a: a['mrc_dropout'] if a['tokens'].startswith('mrc') else '—'
     rows = []
@@ -248,16 +249,14 @@ def collect():
                '| tag | item tokens | triple named by | MRC dropout | LoRA lr | eval triples | yes share | PPT accuracy at step 1 / 100 / 200 / … | last |', '|---|---|---|---|---|---|---|---|---|']
         for tag, d in ppt.items():
             a, log = d['args'], d['log']
-            md.append(f"| {tag} | {what(a)} | {a.get('refs', 'items')}{taught(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | "
-                      f"{' / '.join(format(e['ppt'], '.2f') for e in log if e['step'] % 100 == 0 or e['step'] == 1)} | {log[-1]['ppt']:.2f} |")
+            md.append(f"| {tag} | {what(a)} | {a.get('refs', 'items')}{taught(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['yes_share']:.2f} | {trace(log, 'ppt')}")
     if locate:
         md += ['', 'Lookup probe (`--task locate`): PPT\'s lookup alone — the history, then one of its item tokens, answer its history letter; '
                'valid accuracy of the LM head\'s letter on the first valid triples\' first items (chance: the mean of 1 / history length).', '',
                '| tag | item tokens | MRC dropout | LoRA lr | eval items | chance | accuracy at step 1 / 100 / 200 / … | last |', '|---|---|---|---|---|---|---|---|']
         for tag, d in locate.items():
             a, log = d['args'], d['log']
-            md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['chance']:.2f} | "
-                      f"{' / '.join(format(e['locate'], '.2f') for e in log if e['step'] % 100 == 0 or e['step'] == 1)} | {log[-1]['locate']:.2f} |")
+            md.append(f"| {tag} | {what(a)} | {dropout(a)} | {a['lr']:g} | {a['n_eval']} | {a['chance']:.2f} | {trace(log, 'locate')}")
     md += ['', 'Commands:', '']
     for tag, d in runs.items():
         a = d['args']
