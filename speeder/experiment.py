@@ -37,6 +37,7 @@ PARAMS = dict(   # name: (default, help)
     n_max=(10, 'history items in the prompt (PPL length)'),
     ppt=(None, 'mix in Position Proxy Task prompts; None: as config says'),
     ppt_frac=(0.2, 'fraction of training prompts that are PPT prompts when ppt is on (the paper does not give it); 1.0: PPT alone (a probe of whether PPT is learnt)'),
+    ppt_halves=(0, "PPT taught by halves (an extra; README 'PPT, taught by halves'): in the run's first N epochs two PPT prompts in three are its lookup or its comparison by letters; 0: the paper's PPT only"),
     ppl=(True, 'Position Prompt Learning'),
     index_prompts=(False, "add to each candidate's item token a learnt prompt started at its index token's embedding (an extra; README 'Index prompts')"),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
@@ -180,7 +181,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
-                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], train_candidates=None if tc is None else tuple(tc[s] for s in stages))
+                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], ppt_halves=p['ppt_halves'], train_candidates=None if tc is None else tuple(tc[s] for s in stages))
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)

@@ -62,6 +62,7 @@ class PromptBuilder:
             self.prefix, self.suffix = [], enc(' Answer:')
             self.t_hist, self.t_cand, self.t_ask = enc(f'{n.capitalize()}s so far:'), enc('. Candidates:'), enc(f'. Next {what}?')
             self.t_ppt, self.t_ppt_ask = enc('. Three of them:'), enc('. First gap at most the second?')   # no longer than a rec prompt
+            self.t_locate, self.t_locate_ask = enc('. Which letter is'), enc('?')
         else:
             if self.cfg.chat and getattr(tok, 'chat_template', None):
                 msgs = [dict(role='system', content=self.cfg.system), dict(role='user', content='\x00')]
@@ -74,6 +75,7 @@ class PromptBuilder:
             self.t_ask = enc(f'. Which candidate will the user choose next? Answer with its {what}.')
             self.t_ppt = enc(f'. Three of these {n}s:')
             self.t_ppt_ask = enc(f'. Is the first one at most as far from the second as the second is from the third in the history? Answer yes or no.')
+            self.t_locate, self.t_locate_ask = enc(f'. Which letter does this {n} have in the history:'), enc('? Answer with its letter.')
         self.title_ids = [enc(' ' + t)[:self.cfg.max_title_tokens] if t else [] for t in titles] if titles is not None else None
         if self.cfg.style != 'speeder' and self.title_ids is None: raise ValueError(f"style={self.cfg.style!r} needs titles=.")
         self.end = [tok.eos_token_id] if tok.eos_token_id is not None else []
@@ -115,18 +117,33 @@ class PromptBuilder:
         else: answer = self.title_ids[candidates[label]] + self.end
         return Prompt(ids, slots, si, sp, answer, choices, -1 if label is None else int(label), cs, [int(c) for c in candidates], 'rec')
 
-    def ppt(self, history: list, triple: list, label: int | None = None) -> Prompt:
+    def ppt(self, history: list, triple: list, label: int | None = None,
+            refs: str = 'items') -> Prompt: # how the triple is named: 'items' (the paper: their item tokens) or 'letters' (their history letters: the comparison of gaps alone, a half of PPT)
         "The PPT prompt (Eq. 13-14): the history, three of its items (`triple` = positions a, b, c), answer yes / no."
+        if refs not in ('items', 'letters'): raise ValueError(f"PromptBuilder.ppt(refs={refs!r}): 'items' or 'letters'.")
         ids, slots, si, sp = list(self.prefix) + self.t_hist, [], [], []
         self._items(ids, slots, si, sp, history, self.hist_ids, with_pos=True)
         ids += self.t_ppt
         for k, p in enumerate(triple):   # R_i^mm: plain item tokens, no PPL
             if k: ids.extend(self.sep)
+            if refs == 'letters': ids.append(self.hist_ids[p]); continue
             if self.cfg.style != 'speeder': ids.extend(self.title_ids[history[p]])
             if self.cfg.style != 'tallrec': slots.append(len(ids)); si.append(int(history[p])); sp.append(0); ids.append(self.slot_id)
         ids += self.t_ppt_ask + self.suffix
         answer = [] if label is None else [self.yes if label == 1 else self.no] + self.end
         return Prompt(ids, slots, si, sp, answer, [self.yes, self.no], -1 if label is None else (0 if label == 1 else 1), [], [], 'ppt')
+
+    def locate(self, history: list, pos: int, with_answer: bool = True) -> Prompt:
+        "PPT's other half, the lookup: the history, then the plain item token of `history[pos]`; answer its history letter (choices: the history's letters)."
+        if self.cfg.style == 'tallrec': raise ValueError("locate prompts name an item by its item token: style 'tallrec' has none.")
+        ids, slots, si, sp = list(self.prefix) + self.t_hist, [], [], []
+        self._items(ids, slots, si, sp, history, self.hist_ids, with_pos=True)
+        ids += self.t_locate
+        if self.cfg.style != 'speeder': ids.extend(self.title_ids[history[pos]])
+        slots.append(len(ids)); si.append(int(history[pos])); sp.append(0); ids.append(self.slot_id)
+        ids += self.t_locate_ask + self.suffix
+        choices = self.hist_ids[:len(history)]
+        return Prompt(ids, slots, si, sp, [choices[pos]] + self.end if with_answer else [], choices, int(pos), [], [], 'locate')
 
 # %% ../nbs/07_prompt.ipynb #463b50ea
 @dataclass

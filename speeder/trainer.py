@@ -37,6 +37,7 @@ class TrainConfig:
     ppt_frac: float = 0.2 # fraction of PPT prompts
     train_candidates: tuple | None = None # candidates per training recommendation prompt in each stage, one per entry of `stages` (a candidate-count curriculum, an extra: e.g. (2, 3, 5)); None = the protocol's n_candidates throughout (valid and test always use the protocol's)
     copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
+    ppt_halves: int = 0 # PPT taught by halves (an extra): in the run's first N epochs, counted over its stages, of every three PPT prompts one is the lookup (`PromptBuilder.locate`) and one the comparison with the triple named by letters (`ppt(refs='letters')`); 0: the paper's PPT prompts only
     batch_size: int = 8
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
     lr_lora: float = 5e-4
@@ -55,6 +56,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
+        if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
         if self.train_candidates is not None:
             self.train_candidates = tuple(int(c) for c in self.train_candidates)
             if len(self.train_candidates) != len(self.stages) or not all(2 <= c <= 26 for c in self.train_candidates):
@@ -76,7 +78,7 @@ def plant_target(history: list, target: int, n_max: int, rng) -> list:
     return h
 
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
-    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label), from train sequences only, seeded by (seed, stage, epoch)."
+    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label, half), from train sequences only, seeded by (seed, stage, epoch)."
     rng = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch])   # its own stream, apart from the split / candidate / PPT streams
     sp, C = ds.train, (cfg.train_candidates[list(cfg.stages).index(stage)] if cfg.train_candidates else ds.protocol.n_candidates)
     seqs = sp.seqs
@@ -96,15 +98,22 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
     else:
         for j in rng.choice(len(seqs), n_rec, replace=n_rec > len(seqs)):
             out.append(dict(kind='rec', seq=int(j), cut=len(seqs[j]) - 1, history=sp.history(j)[-n_max:], candidates=sp.candidates[j].tolist(), label=int(sp.labels[j])))
+    halves, k = sum(cfg.epochs[:list(cfg.stages).index(stage)]) + epoch < cfg.ppt_halves, 0   # by this epoch's place in the run
     for j in rng.choice(len(seqs), n_ppt):
         h = seqs[j][:-1][-n_max:]; t = draw_ppt(h, rng)
-        if t is not None: out.append(dict(kind='ppt', seq=int(j), history=h, triple=list(t[0]), label=t[1]))
+        if t is None: continue
+        out.append(dict(kind='ppt', seq=int(j), history=h, triple=list(t[0]), label=t[1], half=('locate', 'letters', None)[k % 3] if halves else None))   # None: the paper's PPT prompt
+        k += 1
     return [out[k] for k in rng.permutation(len(out))]
 
 def draw_train_prompts(model, ds: SeqDataset, cfg: TrainConfig, stage: int, epoch: int) -> list:
-    "The epoch's training prompts (recommendation + PPT) from `draw_train_samples`."
-    return [model.prompts.rec(d['history'], d['candidates'], d['label']) if d['kind'] == 'rec' else model.prompts.ppt(d['history'], d['triple'], d['label'])
-            for d in draw_train_samples(ds, cfg, model.cfg.n_max, stage, epoch)]
+    "The epoch's training prompts (recommendation + PPT, or a half of PPT: the lookup of the triple's first item, the comparison by letters) from `draw_train_samples`."
+    P = model.prompts
+    def prompt(d):
+        if d['kind'] == 'rec': return P.rec(d['history'], d['candidates'], d['label'])
+        if d['half'] == 'locate': return P.locate(d['history'], d['triple'][0])
+        return P.ppt(d['history'], d['triple'], d['label'], refs='letters' if d['half'] == 'letters' else 'items')
+    return [prompt(d) for d in draw_train_samples(ds, cfg, model.cfg.n_max, stage, epoch)]
 
 def warmup_cosine(step: int, total: int, warmup: int) -> float:
     "LR multiplier: linear warm-up from 1/100 over `warmup` steps, then cosine decay to 0 at `total`."
