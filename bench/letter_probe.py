@@ -36,9 +36,11 @@ found). `--task locate` asks only the lookup: the history, then one of its items
 answer its letter (chance about 1 / history length; the item is a PPT triple's first, at its latest position).
 `--task ppt --halves N` teaches both halves beside the task: in the first N steps two prompts in three are a lookup
 or a comparison by letters, the third the paper's PPT prompt; then PPT prompts only (evaluation: the paper's PPT).
+The prompts are the library's (`PromptBuilder.ppt(refs=...)`, `PromptBuilder.locate`); in MPO training the same
+curriculum is `TrainConfig.ppt_halves` (by epochs, not steps).
 Each run writes bench/results/letter_probe/<tag>.json (its settings and curve).
 """
-import argparse, dataclasses, json, time
+import argparse, json, time
 from pathlib import Path
 
 import numpy as np
@@ -88,27 +90,6 @@ def setup(center: bool = False, mrc_dropout: float = 0.1):
     return ds, feats, llm, tok, SpeederModel(cfg, llm, tok, feats, ds.titles, ds.item_ids)
 
 
-def ppt_prompt(P, history, triple, label=None, refs='items'):
-    "The PPT prompt of `PromptBuilder` P; refs='letters' names the triple by its history letters instead of its item tokens."
-    p = P.ppt(history, triple, label)
-    if refs == 'items': return p
-    k, ids = len(p.slots) - 3, list(p.ids)   # the last three slots are the triple's item tokens
-    for s, pos in zip(p.slots[k:], triple): ids[s] = P.hist_ids[pos]
-    return dataclasses.replace(p, ids=ids, slots=p.slots[:k], slot_items=p.slot_items[:k], slot_pos=p.slot_pos[:k])
-
-
-def locate_prompt(P, history, pos, with_answer=True):
-    "The lookup half of PPT: the history, then the item token of history[pos]; answer its letter (kind 'ppt': the LM head's letters score it)."
-    from speeder.prompt import Prompt
-    ids, slots, si, sp = list(P.prefix) + P.t_hist, [], [], []
-    P._items(ids, slots, si, sp, history, P.hist_ids, with_pos=True)
-    ids += P.enc('. Which letter is')
-    slots.append(len(ids)); si.append(int(history[pos])); sp.append(0); ids.append(P.slot_id)
-    ids += P.enc('?') + P.suffix
-    choices = P.hist_ids[:len(history)]
-    return Prompt(ids, slots, si, sp, [choices[pos]] + P.end if with_answer else [], choices, pos, [], [], 'ppt')
-
-
 def run(a):
     from speeder.mpo import set_stage
     from speeder.prompt import collate
@@ -135,15 +116,15 @@ def run(a):
         tc = TrainConfig(samples_per_epoch=int(a.steps * a.batch * 1.1), ppt=True, ppt_frac=1.0, seed=0)   # 10 % spare: short histories have no triple
         draws = draw_train_samples(ds, tc, 10, 1, 0); ii = [i for i in range(len(sp)) if sp.ppt[i, 0] >= 0][:a.n_eval]
         if a.task == 'ppt':
-            prompts = [ppt_prompt(m.prompts, d['history'], d['triple'], d['label'], a.refs) for d in draws]
+            prompts = [m.prompts.ppt(d['history'], d['triple'], d['label'], refs=a.refs) for d in draws]
             for j, d in enumerate(draws[:a.halves * a.batch]):   # --halves N: the first N steps teach both halves too, prompts in turn: lookup, comparison, the task
-                if j % 3 == 0: prompts[j] = locate_prompt(m.prompts, d['history'], d['triple'][0])
-                elif j % 3 == 1: prompts[j] = ppt_prompt(m.prompts, d['history'], d['triple'], d['label'], 'letters')
-            evals = dict(ppt=[ppt_prompt(m.prompts, sp.history(i), sp.ppt[i].tolist(), refs=a.refs) for i in ii])
+                if j % 3 == 0: prompts[j] = m.prompts.locate(d['history'], d['triple'][0])
+                elif j % 3 == 1: prompts[j] = m.prompts.ppt(d['history'], d['triple'], d['label'], refs='letters')
+            evals = dict(ppt=[m.prompts.ppt(sp.history(i), sp.ppt[i].tolist(), refs=a.refs) for i in ii])
             lab = torch.tensor([0 if sp.ppt_labels[i] == 1 else 1 for i in ii])
         else:
-            prompts = [locate_prompt(m.prompts, d['history'], d['triple'][0]) for d in draws]
-            evals = dict(locate=[locate_prompt(m.prompts, sp.history(i), int(sp.ppt[i, 0]), with_answer=False) for i in ii])
+            prompts = [m.prompts.locate(d['history'], d['triple'][0]) for d in draws]
+            evals = dict(locate=[m.prompts.locate(sp.history(i), int(sp.ppt[i, 0]), with_answer=False) for i in ii])
             lab = torch.tensor([int(sp.ppt[i, 0]) for i in ii])
     else:
         samples = draw_train_samples(ds, TrainConfig(samples_per_epoch=a.steps * a.batch, ppt=False, copy_frac=a.copy, seed=0), 10, 1, 0)
