@@ -1,0 +1,68 @@
+"""PPT inside MPO, taken apart: a finished run's kept checkpoint (`checkpoints/best`) scored on its valid PPT triples
+with the paper's PPT prompt and with each of PPT's two halves, as `TrainConfig.ppt_halves` teaches them.
+
+    .venv/bin/python bench/ppt_halves.py runs/ml-100k/best-ppt-halves-seed0 runs/ml-100k/best-teach-ppt-seed0
+
+- PPT (the paper's prompt, Eq. 14: the triple named by its item tokens): P(yes) >= 0.5 is right when the label is yes,
+  as `speeder.eval.ppt_records` scores it (the run's own `ppt_acc`);
+- the comparison alone (`PromptBuilder.ppt(refs='letters')`: the triple named by its history letters), scored the same;
+- the lookup alone (`PromptBuilder.locate`: "which letter is [item]?" for each of the triple's three items), the LM
+  head's most likely history letter; chance is 1 / the history's length.
+
+One pass per prompt, no generation. Each run's row goes to bench/results/ppt_halves.json (keyed by the run's folder name)
+and the table to bench/results/ppt_halves.md. It needs the run's checkpoint, which the committed records do not keep:
+run it where the run was trained.
+"""
+import argparse, json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from speeder.prompt import collate
+from speeder.viz import load_run
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / 'bench' / 'results' / 'ppt_halves'
+
+
+def scores(model, prompts, batch=32):
+    "(N, C) the model's probabilities over each prompt's choices (padded choices get 0)."
+    C = max(len(p.choices) for p in prompts)
+    return torch.cat([torch.nn.functional.pad(model.score(collate(prompts[i:i + batch], with_answer=False)), (0, C)).narrow(1, 0, C) for i in range(0, len(prompts), batch)])
+
+
+def measure(run_dir) -> dict:
+    model, ds, metrics = load_run(run_dir); model.eval(); sp = ds.valid; P = model.prompts
+    ii = [i for i in range(len(sp)) if len(sp.history(i)) <= model.cfg.n_max and sp.ppt[i, 0] >= 0]   # the triples ppt_records scores
+    hist = {i: list(sp.history(i)) for i in ii}; yes = np.array([sp.ppt_labels[i] == 1 for i in ii])
+    with torch.no_grad():
+        ppt = {refs: float(np.mean((scores(model, [P.ppt(hist[i], sp.ppt[i].tolist(), refs=refs) for i in ii])[:, 0].numpy() >= 0.5) == yes)) for refs in ('items', 'letters')}
+        look = [(i, int(p)) for i in ii for p in sp.ppt[i].tolist()]
+        pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).argmax(-1).numpy()
+    cfg = metrics['config']['train']
+    return dict(run=Path(run_dir).name, triples=len(ii), yes_share=float(yes.mean()), ppt=ppt['items'], ppt_letters=ppt['letters'],
+                lookup=float(np.mean(pick == np.array([p for _, p in look]))), lookup_chance=float(np.mean([1 / len(hist[i]) for i, _ in look])),
+                run_ppt_acc=metrics.get('valid_best', {}).get('ppt_acc'), ppt_frac=cfg['ppt_frac'] if cfg['ppt'] else 0.0, ppt_halves=cfg.get('ppt_halves', 0),
+                valid_vhr1=metrics.get('valid_best', {}).get('vhr1'))
+
+
+def table(rows: dict) -> str:
+    md = ['PPT inside MPO, taken apart (valid, the kept checkpoint of each run; `bench/ppt_halves.py RUN_DIR ...`). '
+          'PPT: the paper\'s prompt, P(yes) >= 0.5; comparison: the triple named by its history letters; lookup: the letter of each triple item, '
+          'the LM head\'s most likely history letter (chance: 1 / history length).', '',
+          '| run | PPT share of prompts | halves taught in the first N epochs | valid VHR@1 | triples | yes share | PPT | comparison alone | lookup alone | lookup chance |',
+          '|---|---|---|---|---|---|---|---|---|---|']
+    for r in rows.values():
+        md.append(f"| {r['run']} | {r['ppt_frac']:g} | {r['ppt_halves']} | {r['valid_vhr1']:.3f} | {r['triples']} | {r['yes_share']:.3f} | {r['ppt']:.3f} | {r['ppt_letters']:.3f} | {r['lookup']:.3f} | {r['lookup_chance']:.3f} |")
+    return '\n'.join(md) + '\n'
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('runs', nargs='+', help='finished train.ipynb run folders (with checkpoints/best)')
+    a = ap.parse_args()
+    path = OUT.with_suffix('.json'); rows = json.loads(path.read_text()) if path.exists() else {}
+    for run in a.runs:
+        r = measure(run); rows[r['run']] = r; print(json.dumps(r), flush=True)
+    path.write_text(json.dumps(rows, indent=1)); OUT.with_suffix('.md').write_text(table(rows)); print(table(rows))
