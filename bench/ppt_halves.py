@@ -3,9 +3,9 @@ with the paper's PPT prompt and with each of PPT's two halves, as `TrainConfig.p
 
     .venv/bin/python bench/ppt_halves.py runs/ml-100k/best-ppt-halves-seed0 runs/ml-100k/best-teach-ppt-seed0
 
-- PPT (the paper's prompt, Eq. 14: the triple named by its item tokens): P(yes) >= 0.5 is right when the label is yes,
-  as `speeder.eval.ppt_records` scores it (the run's own `ppt_acc`);
-- the comparison alone (`PromptBuilder.ppt(refs='letters')`: the triple named by its history letters), scored the same;
+- PPT (the paper's prompt, Eq. 14: the triple named by its item tokens): `speeder.eval.ppt_records`, P(yes) >= 0.5 is
+  right when the label is yes (the run's own `ppt_acc`);
+- the comparison alone (`ppt_records(refs='letters')`: the triple named by its history letters), scored the same;
 - the lookup alone (`PromptBuilder.locate`: "which letter is [item]?" for each of the triple's three items), the LM
   head's most likely history letter; chance is 1 / the history's length.
 
@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from speeder.eval import ppt_records
 from speeder.prompt import collate
 from speeder.viz import load_run
 
@@ -34,10 +35,10 @@ def scores(model, prompts, batch=32):
 
 def measure(run_dir) -> dict:
     model, ds, metrics = load_run(run_dir); model.eval(); sp = ds.valid; P = model.prompts
-    ii = [i for i in range(len(sp)) if len(sp.history(i)) <= model.cfg.n_max and sp.ppt[i, 0] >= 0]   # the triples ppt_records scores
-    hist = {i: list(sp.history(i)) for i in ii}; yes = np.array([sp.ppt_labels[i] == 1 for i in ii])
+    recs = {refs: ppt_records(model, sp, refs=refs) for refs in ('items', 'letters')}
+    ppt = {refs: float(np.mean([r['correct'] for r in rr])) for refs, rr in recs.items()}
+    ii = [r['i'] for r in recs['items']]; hist = {i: list(sp.history(i)) for i in ii}; yes = np.array([r['label'] == 1 for r in recs['items']])
     with torch.no_grad():
-        ppt = {refs: float(np.mean((scores(model, [P.ppt(hist[i], sp.ppt[i].tolist(), refs=refs) for i in ii])[:, 0].numpy() >= 0.5) == yes)) for refs in ('items', 'letters')}
         look = [(i, int(p)) for i in ii for p in sp.ppt[i].tolist()]
         pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).argmax(-1).numpy()
     cfg = metrics['config']['train']

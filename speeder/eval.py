@@ -28,7 +28,8 @@ def gen_metrics(parsed, targets) -> dict:
 # %% ../nbs/10_eval.ipynb #c2d3e4f5
 @torch.no_grad()
 def ppt_records(model, split: Split, max_samples: int | None = None, # the first N samples' triples only
-                batch_size: int = 32) -> list:
+                batch_size: int = 32,
+                refs: str = 'items') -> list: # how the prompt names the triple: 'items' (the paper's PPT) or 'letters' (its comparison half, `PromptBuilder.ppt`)
     "One record per PPT triple of `split` (histories up to n_max): index, positions, gaps, label (1 = yes), P(yes), correct."
     if not len(split.ppt): raise ValueError('This split has no PPT triples (the dataset was built with Protocol.ppt=False).')
     model.eval()
@@ -37,7 +38,7 @@ def ppt_records(model, split: Split, max_samples: int | None = None, # the first
     out = []
     for s in range(0, len(idx), batch_size):
         ii = idx[s:s + batch_size]
-        b = collate([model.prompts.ppt(split.history(i), split.ppt[i].tolist(), int(split.ppt_labels[i])) for i in ii], with_answer=False)
+        b = collate([model.prompts.ppt(split.history(i), split.ppt[i].tolist(), int(split.ppt_labels[i]), refs=refs) for i in ii], with_answer=False)
         for i, py in zip(ii, model.score(b)[:, 0].cpu().tolist()):
             a, b_, c = map(int, split.ppt[i]); label = int(split.ppt_labels[i])
             out.append(dict(i=i, positions=(a, b_, c), gap1=abs(b_ - a), gap2=abs(c - b_), label=label, p_yes=py, correct=(py >= 0.5) == (label == 1)))
