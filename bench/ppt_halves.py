@@ -9,7 +9,7 @@ with the paper's PPT prompt and with each of PPT's two halves, as `TrainConfig.p
 - the lookup alone (`PromptBuilder.locate`: "which letter is [item]?" for each of the triple's three items), the LM
   head's most likely history letter; chance is 1 / the history's length.
 
-One pass per prompt, no generation. Each run's row goes to bench/results/ppt_halves.json (keyed by the run's folder name)
+One pass per prompt, no generation, under the run's precision (bf16 autocast where it trained so), as its own validation. Each run's row goes to bench/results/ppt_halves.json (keyed by the run's folder name)
 and the table to bench/results/ppt_halves.md. It needs the run's checkpoint, which the committed records do not keep:
 run it where the run was trained.
 """
@@ -35,12 +35,15 @@ def scores(model, prompts, batch=32):
 
 def measure(run_dir) -> dict:
     model, ds, metrics = load_run(run_dir); model.eval(); sp = ds.valid; P = model.prompts
-    recs = {refs: ppt_records(model, sp, refs=refs) for refs in ('items', 'letters')}
-    ppt = {refs: float(np.mean([r['correct'] for r in rr])) for refs, rr in recs.items()}
-    ii = [r['i'] for r in recs['items']]; hist = {i: list(sp.history(i)) for i in ii}; yes = np.array([r['label'] == 1 for r in recs['items']])
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=metrics.get('precision') == 'bf16'):   # as the run's own validation
+        model.cache_item_tokens()   # the item tokens again, under that precision
+        recs = {refs: ppt_records(model, sp, refs=refs) for refs in ('items', 'letters')}
+        ii = [r['i'] for r in recs['items']]; hist = {i: list(sp.history(i)) for i in ii}
         look = [(i, int(p)) for i in ii for p in sp.ppt[i].tolist()]
-        pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).argmax(-1).numpy()
+        pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).float().argmax(-1).numpy()
+    ppt = {refs: float(np.mean([r['correct'] for r in rr])) for refs, rr in recs.items()}; yes = np.array([r['label'] == 1 for r in recs['items']])
+    run_ppt = metrics.get('valid_best', {}).get('ppt_acc')
+    if run_ppt is not None and abs(run_ppt - ppt['items']) > 1e-6: print(f'{run_dir}: PPT {ppt["items"]:.4f} here, {run_ppt:.4f} in the run\'s own validation', flush=True)
     cfg = metrics['config']['train']
     return dict(run=Path(run_dir).name, triples=len(ii), yes_share=float(yes.mean()), ppt=ppt['items'], ppt_letters=ppt['letters'],
                 lookup=float(np.mean(pick == np.array([p for _, p in look]))), lookup_chance=float(np.mean([1 / len(hist[i]) for i, _ in look])),
