@@ -40,7 +40,7 @@ def measure(run_dir) -> dict:
         recs = {refs: ppt_records(model, sp, refs=refs) for refs in ('items', 'letters')}
         ii = [r['i'] for r in recs['items']]; hist = {i: list(sp.history(i)) for i in ii}
         look = [(i, int(p)) for i in ii for p in sp.ppt[i].tolist()]
-        pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).float().argmax(-1).numpy()
+        pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).argmax(-1).numpy()
     ppt = {refs: float(np.mean([r['correct'] for r in rr])) for refs, rr in recs.items()}; yes = np.array([r['label'] == 1 for r in recs['items']])
     run_ppt = metrics.get('valid_best', {}).get('ppt_acc')
     if run_ppt is not None and abs(run_ppt - ppt['items']) > 1e-6: print(f'{run_dir}: PPT {ppt["items"]:.4f} here, {run_ppt:.4f} in the run\'s own validation', flush=True)
