@@ -52,6 +52,14 @@ OUT = ROOT / 'bench' / 'results' / 'letter_probe'
 TOKENS = ('mrc', 'mrc-whitened', 'mrc-init-whitened', 'text-whitened', 'seq', 'seq-whitened', 'word', 'gauss', 'title-mean')
 
 
+
+def choice_scores(model, prompts, batch: int = 32):
+    "(N, W) the model's probabilities over each prompt's choices, one pass per batch, padded with 0 to the most choices (locate prompts differ in their number of letters)."
+    from speeder.prompt import collate
+    W = max(len(q.choices) for q in prompts)
+    return torch.cat([F.pad(model.score(collate(prompts[i:i + batch], with_answer=False)), (0, W)).narrow(1, 0, W) for i in range(0, len(prompts), batch)])
+
+
 def seq_features(ds):
     "(N, 64) the frozen SASRec item embeddings E_s of the probe's own data (ml-100k without posters: its own items, split and SASRec, cached)."
     from speeder.encoders import sequential_features
@@ -140,8 +148,7 @@ def run(a):
         m.eval(); out = {}
         with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
             for name, ps in evals.items():
-                W = max(len(q.choices) for q in ps)   # locate: batches differ in their number of letters
-                sc = torch.cat([F.pad(m.score(collate(ps[i:i + 32], with_answer=False)), (0, W)).narrow(1, 0, W) for i in range(0, len(ps), 32)])
+                sc = choice_scores(m, ps)
                 out[name], out[name + '_p'] = float((sc.argmax(-1) == lab).float().mean()), float(sc[torch.arange(len(lab)), lab].mean())
         m.train(); return out
 

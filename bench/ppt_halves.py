@@ -19,35 +19,29 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from letter_probe import choice_scores
 from speeder.eval import ppt_records
-from speeder.prompt import collate
 from speeder.viz import load_run
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / 'bench' / 'results' / 'ppt_halves'
 
 
-def scores(model, prompts, batch=32):
-    "(N, C) the model's probabilities over each prompt's choices (padded choices get 0)."
-    C = max(len(p.choices) for p in prompts)
-    return torch.cat([torch.nn.functional.pad(model.score(collate(prompts[i:i + batch], with_answer=False)), (0, C)).narrow(1, 0, C) for i in range(0, len(prompts), batch)])
-
-
 def measure(run_dir) -> dict:
-    model, ds, metrics = load_run(run_dir); model.eval(); sp = ds.valid; P = model.prompts
+    model, ds, metrics = load_run(run_dir); sp = ds.valid; P = model.prompts
     with torch.no_grad(), torch.autocast(model.device.type, dtype=torch.bfloat16, enabled=metrics.get('precision') == 'bf16'):   # as the run's own validation
         model.cache_item_tokens()   # the item tokens again, under that precision
         recs = {refs: ppt_records(model, sp, refs=refs) for refs in ('items', 'letters')}
         ii = [r['i'] for r in recs['items']]; hist = {i: list(sp.history(i)) for i in ii}
         look = [(i, int(p)) for i in ii for p in sp.ppt[i].tolist()]
-        pick = scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).argmax(-1).numpy()
+        pick = choice_scores(model, [P.locate(hist[i], p, with_answer=False) for i, p in look]).argmax(-1).numpy()
     ppt = {refs: float(np.mean([r['correct'] for r in rr])) for refs, rr in recs.items()}; yes = np.array([r['label'] == 1 for r in recs['items']])
     run_ppt = metrics.get('valid_best', {}).get('ppt_acc')
     if run_ppt is not None and abs(run_ppt - ppt['items']) > 1e-6: print(f'{run_dir}: PPT {ppt["items"]:.4f} here, {run_ppt:.4f} in the run\'s own validation', flush=True)
     cfg = metrics['config']['train']
     return dict(run=Path(run_dir).name, triples=len(ii), yes_share=float(yes.mean()), ppt=ppt['items'], ppt_letters=ppt['letters'],
                 lookup=float(np.mean(pick == np.array([p for _, p in look]))), lookup_chance=float(np.mean([1 / len(hist[i]) for i, _ in look])),
-                run_ppt_acc=metrics.get('valid_best', {}).get('ppt_acc'), ppt_frac=cfg['ppt_frac'] if cfg['ppt'] else 0.0, ppt_halves=cfg.get('ppt_halves', 0),
+                run_ppt_acc=run_ppt, ppt_frac=cfg['ppt_frac'] if cfg['ppt'] else 0.0, ppt_halves=cfg.get('ppt_halves', 0),
                 valid_vhr1=metrics.get('valid_best', {}).get('vhr1'))
 
 
