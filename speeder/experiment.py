@@ -4,8 +4,8 @@
 
 # %% ../nbs/13_experiment.ipynb #c34ddb34
 from __future__ import annotations
-import argparse, ast, difflib, hashlib, json, os, sys, time
-from dataclasses import asdict, dataclass, field
+import argparse, ast, difflib, hashlib, json, os, shlex, sys, time
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
@@ -61,6 +61,7 @@ PARAMS = dict(   # name: (default, help)
     wording=('compact', "prompt text: 'compact' (~45 tokens) or 'instruct' (chat template + instruction, ~80)"),
     lora_dropout=(0.0, 'LoRA dropout; 0.05 costs ~12% of CPU step time'),
     batch_size=(8, 'prompts per micro-batch and process'),
+    processes=(1, "data-parallel training processes, started on this machine through `accelerate launch` (on a CPU one thread each: PROCESSES_SPEED); each takes every other micro-batch, so processes 2 with batch_size 4 trains on the optimizer-step batches of one process with batch_size 8"),
     grad_accum=(None, 'micro-batches per optimizer step; None: as config says'),
     lr_lora=(None, "peak learning rate of LoRA; None: the method's (`METHOD_RATES`: speeder and llara 5e-4, tallrec 1e-3)"),
     lr_items=(None, "peak learning rate of MRC and PPL (LLaRA-style: its projector); None: the method's (`METHOD_RATES`: speeder and llara 1e-3, tallrec 2e-3)"),
@@ -181,7 +182,8 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
-                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], ppt_halves=p['ppt_halves'], train_candidates=None if tc is None else tuple(tc[s] for s in stages))
+                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], ppt_halves=p['ppt_halves'], train_candidates=None if tc is None else tuple(tc[s] for s in stages),
+                        processes=p['processes'])
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)
@@ -267,6 +269,32 @@ def copy_record(run_dir, dest) -> list:
         else: (dest / f).unlink(missing_ok=True)
     return [f for f in RECORD if not (run_dir / f).exists()]
 
+def _launch(cfg: ExperimentConfig, progress: bool) -> dict:
+    "Run `cfg` on `cfg.train.processes` processes of this machine: here the run's settings are written and the dataset and frozen features computed with every core (the caches the processes read), then `accelerate launch` starts the processes on those settings (one thread each on a CPU); their output is shown as it comes. Returns the metrics they wrote."
+    import codecs, socket, subprocess
+    from speeder.data import load_dataset, load_readers
+    from speeder.trainer import machine_cores
+    t_start = time.time(); seed_everything(cfg.seed)   # as a one-process run: the same features
+    _check_same_run(cfg)   # writes experiment.json, the processes' settings (or refuses a folder started with others)
+    if cfg.readers: load_readers(cfg.readers)
+    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=progress, **cfg.options)
+    _features(cfg, ds, progress)
+    n = cfg.train.processes
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]   # a free port: two runs at once do not collide
+    cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', str(n), '--num_machines', '1', '--main_process_port', str(port),
+           '--mixed_precision', 'no', '--dynamo_backend', 'no',   # the run picks its own precision (mixed_precision); these only silence the launcher's defaults
+           '-m', 'speeder.experiment', '--experiment', str(cfg.run_dir / 'experiment.json'), *([] if progress else ['--quiet'])]
+    env = dict(os.environ, SPEEDER_LAUNCHED_AT=repr(t_start), **({} if torch.cuda.is_available() else dict(OMP_NUM_THREADS=str(max(1, machine_cores() // n)))))
+    if progress: print(f'starting {n} processes: {shlex.join(cmd)}', flush=True)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    try:
+        text = codecs.getincrementaldecoder('utf-8')(errors='replace')
+        for chunk in iter(lambda: p.stdout.read1(1 << 14), b''): sys.stdout.write(text.decode(chunk)); sys.stdout.flush()   # as it comes, progress lines and all
+        rc = p.wait()
+    except BaseException: p.terminate(); p.wait(); raise   # an interrupted cell stops its processes
+    if rc: raise RuntimeError(f'the {n} training processes stopped with exit status {rc} (their output is above); rerunning the same command resumes from {cfg.run_dir / "checkpoints" / "last"}.')
+    return json.loads((cfg.run_dir / 'metrics.json').read_text())
+
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     "Data -> frozen features -> the method's model (Speeder or a baseline) -> MPO -> test metrics -> `metrics.json` in `cfg.run_dir`; returns the metrics (None on processes other than the main one)."
     from datetime import timedelta
@@ -276,10 +304,14 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     from speeder.data import load_dataset, load_readers
     from speeder.eval import evaluate
     from speeder.sequential import hr_at_1, popularity_scores
-    from speeder.trainer import pick_precision, train
+    from speeder.trainer import main_threads, pick_precision, train
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=3))   # long: the others wait while the main process computes features and tests
+    if state.num_processes == 1 and cfg.train.processes > 1: return _launch(cfg, progress)
+    if state.num_processes > 1 and cfg.train.processes != state.num_processes:   # under a launcher of your own
+        if cfg.train.processes != 1: raise ValueError(f'processes={cfg.train.processes}, but this run was launched on {state.num_processes} processes: drop processes (a launcher of your own decides) or run without the launcher.')
+        cfg = replace(cfg, train=replace(cfg.train, processes=state.num_processes))   # the saved settings say how many processes trained the run
     main, say = state.is_main_process, state.print
-    t_start = time.time(); seed_everything(cfg.seed)
+    t_start = float(os.environ.pop('SPEEDER_LAUNCHED_AT', time.time())); seed_everything(cfg.seed)   # a run that `_launch` started counts from there (its features included)
     mc, run_dir = cfg.model, cfg.run_dir
     _check_same_run(cfg, write=False); state.wait_for_everyone()   # every process reads it: a refused rerun stops them all, before any work
     if main: _check_same_run(cfg)
@@ -297,7 +329,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     if not main: state.wait_for_everyone(); return None
     best = model.load_weights(run_dir / 'checkpoints' / 'best') if summary['best'] else model
     if progress: print(f'testing the best checkpoint on {len(ds.test)} test sequences (scoring pass, generation, PPT) ...')
-    test, preds = evaluate(best, ds.test, generate=True, ppt=cfg.train.ppt, progress=progress, precision=summary['precision'], predictions=True)
+    with main_threads(state.num_processes): test, preds = evaluate(best, ds.test, generate=True, ppt=cfg.train.ppt, progress=progress, precision=summary['precision'], predictions=True)
     atomic_write_json(run_dir / 'test_predictions.json', preds)   # each test sample's target and answers, in split order: paired comparisons between runs of a seed
     pop = hr_at_1(popularity_scores(ds, ds.test), ds.test.labels)
     sasrec = feats['sequential'].info.get('test_hr1') if 'sequential' in feats else None   # E_s itself, on the same test candidates
@@ -324,14 +356,25 @@ def parse_args(argv: list | None = None) -> dict:
         ap.add_argument(*names, dest=k, default=argparse.SUPPRESS, metavar=type(d).__name__.upper() if d is not None else 'VALUE',
                         help=f'{h} (default: {d!r})'.replace('%', '%%'))
     ap.add_argument('--quiet', action='store_true', help='no progress lines')
+    ap.add_argument('--experiment', metavar='PATH', default=argparse.SUPPRESS,
+                    help="a run's experiment.json: run (or resume) that run with its saved settings, as `processes` > 1 starts its processes; no other parameter with it")
     a = vars(ap.parse_args(argv)); quiet = a.pop('quiet', False)
+    if 'experiment' in a:
+        exp = a.pop('experiment')
+        if a: ap.error(f'--experiment {exp} runs the settings saved there: drop {", ".join("--" + k for k in a)}.')
+        return dict(_experiment=exp, _quiet=quiet)
     try: return dict({k: _value(k, v) for k, v in a.items()}, _quiet=quiet)
     except (ValueError, TypeError) as e: ap.error(str(e))
 
-def main(argv: list | None = None) -> dict | None:
-    "`speeder-train`: parse the command line, run the experiment, print where its files are."
+def main(argv: list | None = None) -> None:
+    "`speeder-train`: parse the command line, run the experiment, print where its files are (its metrics are in the run's `metrics.json`; the exit status is 0: the console script exits with what this returns)."
     p = parse_args(argv); quiet = p.pop('_quiet')
-    return run_experiment(experiment_config(**p), progress=not quiet)
+    if '_experiment' in p:
+        path = Path(p['_experiment'])
+        try: cfg = ExperimentConfig.from_dict(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError) as e: sys.exit(f"--experiment {path}: not a run's saved settings ({type(e).__name__}: {e}).")
+    else: cfg = experiment_config(**p)
+    run_experiment(cfg, progress=not quiet)
 
 # %% ../nbs/13_experiment.ipynb #bd0b2e02
 #| eval: false

@@ -4,7 +4,8 @@
 
 # %% ../nbs/11_trainer.ipynb #183d08e6
 from __future__ import annotations
-import json, math, shutil, time
+import json, math, os, shutil, time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,8 @@ from .prompt import collate
 
 # %% auto #0
 __all__ = ['TrainConfig', 'plant_target', 'draw_train_samples', 'draw_train_prompts', 'warmup_cosine', 'cpu_has_bf16',
-           'pick_precision', 'DivergenceError', 'save_checkpoint', 'load_checkpoint', 'train']
+           'pick_precision', 'machine_cores', 'main_threads', 'DivergenceError', 'save_checkpoint', 'load_checkpoint',
+           'train']
 
 # %% ../nbs/11_trainer.ipynb #308c630c
 @dataclass
@@ -38,8 +40,9 @@ class TrainConfig:
     train_candidates: tuple | None = None # candidates per training recommendation prompt in each stage, one per entry of `stages` (a candidate-count curriculum, an extra: e.g. (2, 3, 5)); None = the protocol's n_candidates throughout (valid and test always use the protocol's)
     copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
     ppt_halves: int = 0 # PPT taught by halves (an extra): in the run's first N epochs, counted over its stages, of every three PPT prompts one is the lookup (`PromptBuilder.locate`) and one the comparison with the triple named by letters (`ppt(refs='letters')`); 0: the paper's PPT prompts only
-    batch_size: int = 8
+    batch_size: int = 8 # prompts per micro-batch and process
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
+    processes: int = 1 # data-parallel processes (`speeder.experiment` starts them on this machine through `accelerate launch`; under a launcher of your own, its --num_processes). Each process takes every other micro-batch of the epoch's prompts, so 2 processes with batch_size 4 train on the same optimizer-step batches as 1 with batch_size 8
     lr_lora: float = 5e-4
     lr_items: float = 1e-3 # MRC, PPL (2e-3 gave loss spikes when a stage's gate opened)
     weight_decay: float = 0.0
@@ -56,6 +59,7 @@ class TrainConfig:
 
     def __post_init__(self):
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
+        if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
         if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
         if self.train_candidates is not None:
             self.train_candidates = tuple(int(c) for c in self.train_candidates)
@@ -133,6 +137,18 @@ def pick_precision(setting: str = 'auto') -> str:
     if setting != 'auto': return setting
     if torch.cuda.is_available(): return 'bf16' if torch.cuda.is_bf16_supported() else 'no'
     return 'bf16' if cpu_has_bf16() else 'no'
+
+def machine_cores() -> int:
+    "The CPU cores this process may run on."
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count() or 1
+
+@contextmanager
+def main_threads(processes: int):
+    "On a CPU run of several processes (one thread each), the main process validates and tests alone while the others wait (blocked, using no core): meanwhile it takes every core of the machine."
+    n = torch.get_num_threads()
+    if processes > 1 and not torch.cuda.is_available(): torch.set_num_threads(machine_cores())
+    try: yield
+    finally: torch.set_num_threads(n)
 
 class DivergenceError(RuntimeError):
     "The loss became NaN or infinite."
@@ -286,7 +302,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             acc.wait_for_everyone()
             um = acc.unwrap_model(model)
             if progress: acc.print(f'stage {stage} epoch {ep}: validating on {cfg.eval_samples or len(ds.valid)} valid samples ...')
-            metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt, precision=acc.mixed_precision) if main else None
+            with main_threads(acc.num_processes): metrics = evaluate(um, ds.valid, cfg.eval_samples, generate=cfg.eval_generate, ppt=cfg.ppt, precision=acc.mixed_precision) if main else None
             if acc.num_processes > 1: metrics = broadcast_object_list([metrics])[0]   # validated once, by the main process; every process takes the same decisions
             um.train()
             log(kind='valid', stage=stage, epoch=ep, global_step=gs, prompts=seen, **metrics, time=round(time.time() - t0, 1))

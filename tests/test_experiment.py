@@ -41,6 +41,22 @@ def test_cli_two_processes(tmp_path):
     assert [s['global_step'] for s in steps] == [1, 2], 'one log line per optimizer step, written by the main process only'
     assert r.stdout.count("== ml-100k seed 0, config 'paper'") == 0      # --quiet: no progress or summary lines
     assert (run / 'checkpoints' / 'best' / 'config.json').exists() and (run / 'checkpoints' / 'last' / 'state.json').exists()
+    assert json.loads((run / 'experiment.json').read_text())['train']['processes'] == 2   # the saved settings say how many processes trained it
+
+
+def test_processes_parameter(tmp_path):
+    "`--processes 2` without a launcher: the console script computes the features, starts two processes through `accelerate launch` on the saved settings, and exits 0."
+    out = tmp_path / 'runs'
+    exe = Path(sys.executable).parent / 'speeder-train'
+    args = TINY + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'two', '--processes', '2']
+    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, timeout=1200, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    run = out / 'ml-100k' / 'two'
+    m = json.loads((run / 'metrics.json').read_text())
+    assert m['processes'] == 2 and m['config']['train']['processes'] == 2 and m['train_prompts'] == 32 and m['machine']['threads'] >= 1
+    steps = [json.loads(l) for l in (run / 'log.jsonl').read_text().splitlines() if '"step"' in l]
+    assert [s['global_step'] for s in steps] == [1, 2] and steps[-1]['prompts'] == 32   # batch 4 x 2 processes x grad_accum 2: the steps of one process with batch 8
+    assert m['wall_time_s'] >= m['train_time_s'] > 0
 
 
 def test_console_script_help():
