@@ -274,12 +274,14 @@ def _launch(cfg: ExperimentConfig, progress: bool) -> dict:
     import codecs, socket, subprocess
     from speeder.data import load_dataset, load_readers
     from speeder.trainer import machine_cores
+    n, gpus = cfg.train.processes, torch.cuda.device_count()
+    if gpus and n > gpus: raise ValueError(f'processes={n}, but this machine has {gpus} GPU(s): one process per GPU, so processes={gpus} at most.')
+    if not gpus and n > machine_cores(): raise ValueError(f'processes={n}, but this process may use {machine_cores()} CPU core(s): one process per core, so processes={machine_cores()} at most.')
     t_start = time.time(); seed_everything(cfg.seed)   # as a one-process run: the same features
     _check_same_run(cfg)   # writes experiment.json, the processes' settings (or refuses a folder started with others)
     if cfg.readers: load_readers(cfg.readers)
     ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=progress, **cfg.options)
     _features(cfg, ds, progress)
-    n = cfg.train.processes
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]   # a free port: two runs at once do not collide
     cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', str(n), '--num_machines', '1', '--main_process_port', str(port),
            '--mixed_precision', 'no', '--dynamo_backend', 'no',   # the run picks its own precision (mixed_precision); these only silence the launcher's defaults
