@@ -12,7 +12,7 @@ run they overlap); each is the `speeder-train` command shown, in a temporary fol
 log: training prompts per second after its first five optimizer steps, the validation's seconds, and the whole
 command's seconds; ratios against the first. Writes bench/results/processes.md and .json.
 """
-import argparse, json, os, platform, shlex, subprocess, sys, tempfile, time
+import argparse, json, os, shlex, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -33,7 +33,7 @@ def one(name, args, env, out):
     m = json.loads((run / 'metrics.json').read_text())
     res = dict(prompts_per_s=(b['prompts'] - a['prompts']) / (b['time'] - a['time']), valid_s=valid['time'] - b['time'], wall_s=wall,
                processes=m['processes'], threads=env.get('OMP_NUM_THREADS', 'all'), precision=m['precision'], steps=len(steps),
-               valid_vhr1=m['valid_best']['vhr1'], test_vhr1=m['test']['vhr1'], command=' '.join(f'{k}={v}' for k, v in env.items()) + ' ' + shlex.join(['speeder-train', *args]))
+               valid_vhr1=m['valid_best']['vhr1'], test_vhr1=m['test']['vhr1'], command=' '.join([*(f'{k}={v}' for k, v in env.items()), shlex.join(['speeder-train', *args])]))
     print(f"   {res['prompts_per_s']:.2f} prompts/s, validation {res['valid_s']:.1f} s, command {wall:.0f} s", flush=True)
     return res
 
@@ -48,7 +48,9 @@ def main(a):
         res = {name: one(name.replace(' ', '-').replace(',', ''), args, env, Path(d)) for name, (args, env) in ways.items()}
     first = next(iter(res.values()))
     load = os.getloadavg()[0]
-    md = [f'# One process against one process per core, on this CPU ({platform.processor() or platform.machine()}, {cores} cores)', '',
+    sys.path.insert(0, str(ROOT))
+    from speeder.experiment import machine
+    md = [f"# One process against one process per core, on this CPU ({machine()['cpu']}, {cores} cores)", '',
           f'Reproduce: `HF_HUB_OFFLINE=1 .venv/bin/python bench/processes.py --samples {a.samples} --seed {a.seed}` '
           f'({time.strftime("%Y-%m-%d")}); 1-minute load average {load:.2f} at the end. Model: config `best`, ml-100k with posters, seed {a.seed}, '
           f'stage 3 alone, {a.samples} training prompts (8 per optimizer step), one validation on the whole valid split, then the test; precision '
