@@ -19,9 +19,9 @@ LLaRA-style, Speeder in the paper's configuration, in the workspace's best and w
 the training time LLaRA-style took (step time, validation excluded; its cheaper steps buy it more prompts), per seed.
 Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best; best (teach 0), the best of
 sessions 19-23; pointer): w/o PPT, w/o PPL, w/o SPAE
-(both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each non-text modality (text is the
-modality every MRC item token starts from: it cannot be removed here; w/o sequential also drops seq_residual and
-teach's teacher, which are E_s). A finished run with identical settings and seed — a bench/train_runs.py record
+(both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each modality (w/o text: vision is MRC's
+anchor, ungated, read alone in MPO stages 1 and 2; w/o sequential also drops seq_residual and teach's teacher,
+which are E_s). A finished run with identical settings and seed — a bench/train_runs.py record
 (bench/results/train_runs_records/) or another row of the same scale — is reused instead of training the same run again.
 Efficiency: bench/efficiency.py at n_max 5, 10, 20, 26, with the data's own titles and with 20-token titles, then
 one figure (per-sample training step and generation vs n, Speeder / LLaRA / TALLRec).
@@ -53,7 +53,7 @@ ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (
 EQUAL_TIME = {f'{base}, LLaRA-style wall time': base for base in ('speeder (paper)', 'speeder (best)', 'speeder (best, teach 0)')}   # equal wall-clock rows: the Speeder row given LLaRA-style's training time
 TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
           'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
-          'w/o vision': dict(modalities=['text', 'sequential']), 'w/o sequential': dict(modalities=['text', 'vision'])}
+          'w/o text': dict(modalities=['vision', 'sequential']), 'w/o vision': dict(modalities=['text', 'sequential']), 'w/o sequential': dict(modalities=['text', 'vision'])}
 ID_ROWS = ['popularity', 'gru4rec', 'sasrec', 'bert4rec']
 
 

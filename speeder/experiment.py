@@ -61,7 +61,7 @@ PARAMS = dict(   # name: (default, help)
     wording=('compact', "prompt text: 'compact' (~45 tokens) or 'instruct' (chat template + instruction, ~80)"),
     lora_dropout=(0.0, 'LoRA dropout; 0.05 costs ~12% of CPU step time'),
     batch_size=(8, 'prompts per micro-batch and process'),
-    processes=(1, "data-parallel training processes, started on this machine through `accelerate launch` (on a CPU one thread each; bench/processes.py measures what it gives on the CPU at hand); each takes every other micro-batch, so processes 2 with batch_size 4 trains on the optimizer-step batches of one process with batch_size 8"),
+    processes=(1, "data-parallel training processes, started on this machine through `accelerate launch` (on a CPU one thread each; bench/processes.py measures what it gives on the CPU at hand); each takes every other micro-batch, so processes 2 with batch_size 4 sees the prompts of each optimizer step of one process with batch_size 8"),
     grad_accum=(None, 'micro-batches per optimizer step; None: as config says'),
     lr_lora=(None, "peak learning rate of LoRA; None: the method's (`METHOD_RATES`: speeder and llara 5e-4, tallrec 1e-3)"),
     lr_items=(None, "peak learning rate of MRC and PPL (LLaRA-style: its projector); None: the method's (`METHOD_RATES`: speeder and llara 1e-3, tallrec 2e-3)"),
@@ -225,7 +225,8 @@ def config_diff(old: dict, new: dict) -> list:
         f = _flat(json.loads(json.dumps(asdict(ExperimentConfig.from_dict(d)))))
         f['images'] = f.pop('image_dir') not in (None, 'None', ''); return f
     o, n = norm(old), norm(new)
-    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in ('output_dir', 'run_name', 'readers', 'name')]
+    skip = {'output_dir', 'run_name', 'readers', 'name'} | ({'train.processes'} if 'processes' not in old.get('train', {}) else set())   # a run saved before `processes` existed may have run under a launcher of any size
+    return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in skip]
 
 def _check_same_run(cfg: ExperimentConfig, write: bool = True):
     "A run folder belongs to one configuration: `experiment.json` is written when it starts (`write`), and rerunning with other settings (which would resume a different run) is refused."
@@ -241,7 +242,7 @@ def _features(cfg: ExperimentConfig, ds, progress: bool) -> dict:
     from speeder.encoders import sequential_features, text_features, vision_features
     from speeder.sequential import SeqRecConfig
     mc, speeder = cfg.model, cfg.method == 'speeder'
-    feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone)) if speeder else {}
+    feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone)) if speeder and 'text' in mc.mrc.modalities else {}
     if speeder and 'vision' in mc.mrc.modalities: feats['vision'] = vision_features(ds, cfg.vision_encoder)
     if ('sequential' in mc.mrc.modalities if speeder else cfg.method == 'llara'):
         feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress, weights='sequential' in mc.prior)
@@ -270,8 +271,8 @@ def copy_record(run_dir, dest) -> list:
     return [f for f in RECORD if not (run_dir / f).exists()]
 
 def _launch(cfg: ExperimentConfig, progress: bool) -> dict:
-    "Run `cfg` on `cfg.train.processes` processes of this machine: here the run's settings are written and the dataset and frozen features computed with every core (the caches the processes read), then `accelerate launch` starts the processes on those settings (one thread each on a CPU); their output is shown as it comes. Returns the metrics they wrote."
-    import codecs, socket, subprocess
+    "Run `cfg` on `cfg.train.processes` processes of this machine: here the run's settings are written and the dataset and frozen features computed with every core (the caches the processes read), then `accelerate launch` starts the processes on these settings (`launch.json` in the run folder; the machine's cores shared out among them); their output is shown as it comes. Returns the metrics they wrote."
+    import codecs, contextlib, gc, signal, subprocess
     from speeder.data import load_dataset, load_readers
     from speeder.trainer import machine_cores
     n, gpus = cfg.train.processes, torch.cuda.device_count()
@@ -281,20 +282,28 @@ def _launch(cfg: ExperimentConfig, progress: bool) -> dict:
     _check_same_run(cfg)   # writes experiment.json, the processes' settings (or refuses a folder started with others)
     if cfg.readers: load_readers(cfg.readers)
     ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=progress, **cfg.options)
-    _features(cfg, ds, progress)
-    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]   # a free port: two runs at once do not collide
-    cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', str(n), '--num_machines', '1', '--main_process_port', str(port),
+    _features(cfg, ds, progress); del ds; gc.collect(); torch.cuda.empty_cache()   # the encoders' GPU memory goes back before the processes start
+    launch = cfg.run_dir / 'launch.json'   # what the processes run: this call's settings, with where the run lives made absolute (not an older experiment.json's)
+    where = dict(output_dir=str(Path(cfg.output_dir).resolve()), image_dir=cfg.image_dir and str(Path(cfg.image_dir).resolve()))
+    atomic_write_json(launch, json.loads(json.dumps(asdict(replace(cfg, **where)))), indent=1)
+    cmd = [sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes', str(n), '--num_machines', '1', '--main_process_port', '0',   # 0: a free port, so two runs at once do not collide
            '--mixed_precision', 'no', '--dynamo_backend', 'no',   # the run picks its own precision (mixed_precision); these only silence the launcher's defaults
-           '-m', 'speeder.experiment', '--experiment', str(cfg.run_dir / 'experiment.json'), *([] if progress else ['--quiet'])]
-    env = dict(os.environ, SPEEDER_LAUNCHED_AT=repr(t_start), **({} if torch.cuda.is_available() else dict(OMP_NUM_THREADS=str(max(1, machine_cores() // n)))))
+           '-m', 'speeder.experiment', '--experiment', str(launch), *([] if progress else ['--quiet'])]
+    env = dict(os.environ, SPEEDER_LAUNCHED_AT=repr(t_start), OMP_NUM_THREADS=str(max(1, machine_cores() // n)))   # the machine's cores shared out
     if progress: print(f'starting {n} processes: {shlex.join(cmd)}', flush=True)
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)   # a process group of its own: stopped as one
     try:
         text = codecs.getincrementaldecoder('utf-8')(errors='replace')
         for chunk in iter(lambda: p.stdout.read1(1 << 14), b''): sys.stdout.write(text.decode(chunk)); sys.stdout.flush()   # as it comes, progress lines and all
-        rc = p.wait()
-    except BaseException: p.terminate(); p.wait(); raise   # an interrupted cell stops its processes
-    if rc: raise RuntimeError(f'the {n} training processes stopped with exit status {rc} (their output is above); rerunning the same command resumes from {cfg.run_dir / "checkpoints" / "last"}.')
+        sys.stdout.write(text.decode(b'', final=True)); rc = p.wait()
+    except BaseException:   # an interrupted cell (or command) stops its processes: politely, then for good after a minute
+        with contextlib.suppress(ProcessLookupError): os.killpg(p.pid, signal.SIGTERM)
+        try: p.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError): os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+        raise
+    if rc: raise RuntimeError(f'the {n} training processes stopped with exit status {rc} (their output is above); rerunning the same command resumes from {cfg.run_dir / "checkpoints" / "last"} if it exists (a run stopped before its first checkpoint starts over).')
     return json.loads((cfg.run_dir / 'metrics.json').read_text())
 
 def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
@@ -375,6 +384,9 @@ def main(argv: list | None = None) -> None:
         path = Path(p['_experiment'])
         try: cfg = ExperimentConfig.from_dict(json.loads(path.read_text()))
         except (OSError, ValueError, TypeError) as e: sys.exit(f"--experiment {path}: not a run's saved settings ({type(e).__name__}: {e}).")
+        if cfg.run_dir.resolve() != path.resolve().parent:   # a moved folder (or a copied file) would run somewhere else
+            sys.exit(f"--experiment {path}: these settings are the run in {cfg.run_dir.resolve()} (output_dir / dataset / run_name), not the folder the file is in; "
+                     f"the folder was moved or the file copied (or output_dir is relative to another directory). Move it back, or give the parameters again with --output_dir and --run_name.")
     else: cfg = experiment_config(**p)
     run_experiment(cfg, progress=not quiet)
 

@@ -12,8 +12,8 @@ __all__ = ['STAGE_MODALITIES', 'stage_trainable', 'set_stage']
 # %% ../nbs/09_mpo.ipynb #9d671408
 STAGE_MODALITIES = {1: ('text',), 2: ('text', 'vision'), 3: ('text', 'vision', 'sequential')}
 
-def stage_trainable(name: str, stage: int) -> bool:
-    "Whether parameter `name` of a SpeederModel trains in MPO `stage`."
+def stage_trainable(name: str, stage: int, anchor: str = 'text') -> bool:
+    "Whether parameter `name` of a SpeederModel trains in MPO `stage`; `anchor`: the MRC's first modality (`MRCConfig.anchor`), which stage 1 trains."
     if 'lora_' in name or name in ('ppl', 'index_prompts', 'priors.w'): return True          # the priors' weights and the index prompts (extras) train throughout
     if name.startswith('priors.'): return False                  # the frozen sequential model of the 'sequential' prior
     if name.startswith('llm.'): return False                     # the frozen backbone
@@ -21,18 +21,18 @@ def stage_trainable(name: str, stage: int) -> bool:
     if stage == 3: return True
     if stage == 2: return 'sequential' not in name
     if stage == 1:
-        return (name.startswith('items.adapters.text.') or name.startswith('items.out.') or
-                re.match(r'items\.mome\.\d+\.experts\.text\.', name) is not None)
+        return (name.startswith(f'items.adapters.{anchor}.') or name.startswith('items.out.') or
+                re.match(rf'items\.mome\.\d+\.experts\.{anchor}\.', name) is not None)
     raise ValueError(f'MPO stage {stage}: use 1, 2 or 3.')
 
 def set_stage(model, stage: int) -> dict:
     "Put `model` in MPO `stage`: set the active modalities and requires_grad; returns trainable parameter counts by part."
     if stage not in STAGE_MODALITIES: raise ValueError(f'MPO stage {stage}: use 1, 2 or 3.')
     mpo = model.mpo   # Speeder; the baselines have no stages
-    if mpo: model.active = tuple(m for m in STAGE_MODALITIES[stage] if m in model.items.cfg.modalities)
+    if mpo: mc = model.items.cfg; model.active = tuple(m for m in mc.modalities if m in STAGE_MODALITIES[stage] or m == mc.anchor)   # the anchor stands where text would
     counts = {}
     for n, p in model.named_parameters():
-        on = stage_trainable(n, stage) if mpo else (n.startswith('items.') or 'lora_' in n or n in ('ppl', 'index_prompts', 'priors.w'))
+        on = stage_trainable(n, stage, mc.anchor) if mpo else (n.startswith('items.') or 'lora_' in n or n in ('ppl', 'index_prompts', 'priors.w'))
         p.requires_grad_(on)
         if on:
             part = 'lora' if 'lora_' in n else n.split('.')[0] if not n.startswith('items.') else '.'.join(n.split('.')[1:3 if n.startswith('items.mome') else 2])

@@ -27,15 +27,20 @@ class MRCConfig:
     expert_mult: int = 2 # expert hidden size = expert_mult * d_f
     dropout: float = 0.1
     d_llm: int = 576 # the LLM's hidden size (SmolLM2-135M: 576)
-    gate: str = 'tanh' # gate on non-text modalities: 'tanh' (Eq. 18), 'relu' or 'none' (ablations)
+    gate: str = 'tanh' # gate on the modalities after the anchor (text, as a rule): 'tanh' (Eq. 18), 'relu' or 'none' (ablations)
     modalities: tuple = MODALITIES # modalities the model is built for
 
     def __post_init__(self):
         self.modalities = tuple(self.modalities)   # a list when read back from JSON
         if self.gate not in ('tanh', 'relu', 'none'): raise ValueError(f"MRCConfig.gate={self.gate!r}: choose 'tanh', 'relu' or 'none'.")
         bad = set(self.modalities) - set(MODALITIES)
-        if bad or 'text' not in self.modalities: raise ValueError(f"MRCConfig.modalities={self.modalities}: use a subset of {MODALITIES} that includes 'text'.")
+        if bad or not self.modalities: raise ValueError(f"MRCConfig.modalities={self.modalities}: use a non-empty subset of {MODALITIES}.")
         if self.d_f % self.heads: raise ValueError(f"MRCConfig.d_f={self.d_f} must be divisible by heads={self.heads}.")
+
+    @property
+    def anchor(self) -> str:
+        "The first of the modalities in the order text, vision, sequential: no gate, present for every item, read alone in MPO stage 1."
+        return next(m for m in MODALITIES if m in self.modalities)
 
 # %% ../nbs/06_mrc.ipynb #a3599963
 def adapter(d_in: int, d_out: int, hidden: int | None = None) -> nn.Sequential:
@@ -81,7 +86,7 @@ class MHSA(nn.Module):
         q, k, v = self.qkv(h).view(B, M, 3, self.heads, d // self.heads).permute(2, 0, 3, 1, 4)   # (B, heads, M, d_h) each
         att = (q @ k.transpose(-1, -2) / (d // self.heads) ** 0.5).masked_fill(~mask[:, None, None, :], float('-inf')).softmax(-1)
         att = att * rho[:, None, None, :]                                          # weight = rho_k e^{l_k} / sum_j rho_j e^{l_j}
-        att = self.drop(att / att.sum(-1, keepdim=True).clamp_min(1e-12))   # text (weight 1) is always present
+        att = self.drop(att / att.sum(-1, keepdim=True).clamp_min(1e-12))   # the anchor (weight 1) is always present
         return self.out((att @ v).transpose(1, 2).reshape(B, M, d))
 
 class MoMELayer(nn.Module):
@@ -110,7 +115,7 @@ class MRC(nn.Module):
         super().__init__()
         self.cfg = cfg; ms = cfg.modalities
         self.adapters = nn.ModuleDict({m: adapter(cfg.dims[m], cfg.d_f) for m in ms})                 # A_t, A_v, A_s
-        self.gates = nn.ModuleDict({m: Gate(cfg.d_f, cfg.gate) for m in ms if m != 'text'})            # A^tan_v, A^tan_s
+        self.gates = nn.ModuleDict({m: Gate(cfg.d_f, cfg.gate) for m in ms if m != cfg.anchor})        # A^tan_v, A^tan_s (text is the anchor)
         self.type_emb = nn.Parameter(torch.zeros(len(ms), cfg.d_f))                                     # which token is which modality
         self.mome = nn.ModuleList([MoMELayer(cfg.d_f, cfg.heads, ms, hard=True, mult=cfg.expert_mult, dropout=cfg.dropout) for _ in range(cfg.l1)] +
                                   [MoMELayer(cfg.d_f, cfg.heads, ms, hard=False, mult=cfg.expert_mult, dropout=cfg.dropout) for _ in range(cfg.l2)])
@@ -123,19 +128,20 @@ class MRC(nn.Module):
                ) -> torch.Tensor:
         "(N, d_llm): Eq. 1-10 for N items."
         active = tuple(active or self.cfg.modalities); ms = self.cfg.modalities
-        if 'text' not in active: raise ValueError(f"active={active}: text is always used (the LLM reads items through their text first).")
+        a = self.cfg.anchor
+        if a not in active: raise ValueError(f"active={active}: {a}, the anchor, is always used (the LLM reads items through it first).")
         if set(active) - set(ms): raise ValueError(f"active={active} includes modalities this MRC was not built with ({ms}).")
-        n = feats['text'].shape[0]; dev = feats['text'].device
+        n = feats[a].shape[0]; dev = feats[a].device
         toks, mask, rho = [], [], []
         for k, m in enumerate(ms):
             on = m in active and m in feats
             x = feats[m] if on else torch.zeros(n, self.cfg.dims[m], device=dev)
             e = self.adapters[m](x.to(self.type_emb.dtype))
-            if m != 'text': e = self.gates[m](e)
+            if m != a: e = self.gates[m](e)
             toks.append(e + self.type_emb[k])
             pm = (masks or {}).get(m)
             mask.append(torch.ones(n, dtype=torch.bool, device=dev) if pm is None else pm.to(dev).bool()) if on else mask.append(torch.zeros(n, dtype=torch.bool, device=dev))
-            rho.append(mask[-1].to(e.dtype) * (self.gates[m].presence().to(dev, e.dtype) if m != 'text' else 1.))   # presence: 0 = closed gate
+            rho.append(mask[-1].to(e.dtype) * (self.gates[m].presence().to(dev, e.dtype) if m != a else 1.))   # presence: 0 = closed gate
         h, mask, rho = torch.stack(toks, 1), torch.stack(mask, 1), torch.stack(rho, 1)
         for layer in self.mome: h = layer(h, mask, rho)
         pooled = (h * rho[..., None]).sum(1) / rho.sum(1, keepdim=True)          # average over present modalities, weighted by presence
@@ -151,7 +157,9 @@ class MRC(nn.Module):
         for m, f in feats.items():
             if m not in self.cfg.modalities: raise ValueError(f'{m!r} is not one of {self.cfg.modalities}.')
             if f.dim != self.cfg.dims[m]: raise ValueError(f'{m} features are {f.dim}-d but MRCConfig.dims[{m!r}]={self.cfg.dims[m]}.')
-            if m == 'text' and not f.mask.all(): raise ValueError(f'{int((~f.mask.bool()).sum())} items have no text features; every item needs its text (the protocol removes such items: require_text).')   # checked here, once, not per forward pass (a host sync)
+            if m == self.cfg.anchor and not f.mask.all():   # checked here, once, not per forward pass (a host sync)
+                raise ValueError(f'{int((~f.mask.bool()).sum())} items have no {m} features; every item needs its anchor modality, {m} '
+                                 f"(the protocol removes such items: require_text, or require_image with images).")
             self.features[m] = f
             self.register_buffer(f'feat_{m}', f.x, persistent=False)                       # device buffers: they move with the model,
             self.register_buffer(f'mask_{m}', f.mask.bool(), persistent=False)             # so items are indexed where the model is

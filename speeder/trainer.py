@@ -42,7 +42,7 @@ class TrainConfig:
     ppt_halves: int = 0 # PPT taught by halves (an extra): in the run's first N epochs, counted over its stages, of every three PPT prompts one is the lookup (`PromptBuilder.locate`) and one the comparison with the triple named by letters (`ppt(refs='letters')`); 0: the paper's PPT prompts only
     batch_size: int = 8 # prompts per micro-batch and process
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
-    processes: int = 1 # data-parallel processes (`speeder.experiment` starts them on this machine through `accelerate launch`; under a launcher of your own, its --num_processes). Each process takes every other micro-batch of the epoch's prompts, so 2 processes with batch_size 4 train on the same optimizer-step batches as 1 with batch_size 8
+    processes: int = 1 # data-parallel processes (`speeder.experiment` starts them on this machine through `accelerate launch`; under a launcher of your own, its --num_processes). Each process takes every other micro-batch of the epoch's prompts, so 2 processes with batch_size 4 see the same prompts in each optimizer step as 1 with batch_size 8 (the same update where each process's loss weighs its prompts as one batch would: answers of one length, no teach / distill beside PPT, a prompt count that divides by batch_size × processes)
     lr_lora: float = 5e-4
     lr_items: float = 1e-3 # MRC, PPL (2e-3 gave loss spikes when a stage's gate opened)
     weight_decay: float = 0.0
@@ -144,7 +144,7 @@ def machine_cores() -> int:
 
 @contextmanager
 def main_threads(processes: int):
-    "On a CPU run of several processes (one thread each), the main process validates and tests alone while the others wait (blocked, using no core): meanwhile it takes every core of the machine."
+    "On a CPU run of several processes (one thread each), the main process validates and tests alone while the others wait (blocked, using no core): meanwhile it takes every core of the machine. (It runs on the other processes too, where it changes nothing that matters: they only wait.)"
     n = torch.get_num_threads()
     if processes > 1 and not torch.cuda.is_available(): torch.set_num_threads(machine_cores())
     try: yield

@@ -3,10 +3,12 @@ CPU processes (gloo), tiny settings (a tiny random Llama saved as a HF folder, t
 import json, os, subprocess, sys
 from pathlib import Path
 
+import pytest
 from transformers import AutoTokenizer
 
 from speeder.backbone import backbone_path, tiny_llama
 from speeder.experiment import ExperimentConfig
+from speeder.trainer import machine_cores
 
 
 def tiny_backbone(path: Path) -> str:
@@ -44,6 +46,7 @@ def test_cli_two_processes(tmp_path):
     assert json.loads((run / 'experiment.json').read_text())['train']['processes'] == 2   # the saved settings say how many processes trained it
 
 
+@pytest.mark.skipif(machine_cores() < 2, reason='two processes need two cores (more processes than cores is refused)')
 def test_processes_parameter(tmp_path):
     "`--processes 2` without a launcher: the console script computes the features, starts two processes through `accelerate launch` on the saved settings, and exits 0."
     out = tmp_path / 'runs'
@@ -57,6 +60,8 @@ def test_processes_parameter(tmp_path):
     steps = [json.loads(l) for l in (run / 'log.jsonl').read_text().splitlines() if '"step"' in l]
     assert [s['global_step'] for s in steps] == [1, 2] and steps[-1]['prompts'] == 32   # batch 4 x 2 processes x grad_accum 2: the steps of one process with batch 8
     assert m['wall_time_s'] >= m['train_time_s'] > 0
+    launch = json.loads((run / 'launch.json').read_text())   # what the processes ran: this command's settings, where the run lives made absolute
+    assert launch['output_dir'] == str(out.resolve()) and launch['run_name'] == 'two' and launch['train']['processes'] == 2
 
 
 def test_console_script_help():
