@@ -164,7 +164,10 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         image_dir = find_posters() if p['dataset'] == 'ml-100k' else None
     modalities, stages = list(p['modalities']), list(p['stages'])
     if image_dir is None and 'vision' in modalities:
+        if modalities == ['vision']: raise ValueError(f"modalities=['vision'] and no images for {p['dataset']} (image_dir=None, or no posters found): give -p image_dir <folder of <item_id>.jpg>, or other modalities.")
         modalities = [m for m in modalities if m != 'vision']; stages = [s for s in stages if s != 2] or [1]
+    if 'text' not in modalities and 'vision' in modalities and p['options'].get('require_image') is False:
+        raise ValueError('modalities without text make vision the anchor every item must have (MRC), but options require_image=false keeps items without an image: drop that option.')
         if verbose and os.environ.get('RANK', '0') == '0': print(f"No images for {p['dataset']} (image_dir=None, or no posters found): running without the vision modality, modalities {modalities}, "
                           f'MPO stages {stages}. To add images: -p image_dir <folder of <item_id>.jpg> (README, "Images").')
     readers = [str(Path(r).resolve()) if str(r).endswith('.py') else r for r in p['readers']]   # the widget notebooks register them again
@@ -225,7 +228,7 @@ def config_diff(old: dict, new: dict) -> list:
         f = _flat(json.loads(json.dumps(asdict(ExperimentConfig.from_dict(d)))))
         f['images'] = f.pop('image_dir') not in (None, 'None', ''); return f
     o, n = norm(old), norm(new)
-    skip = {'output_dir', 'run_name', 'readers', 'name'} | ({'train.processes'} if 'processes' not in old.get('train', {}) else set())   # a run saved before `processes` existed may have run under a launcher of any size
+    skip = {'output_dir', 'run_name', 'readers', 'name'} | ({'train.processes'} if any('processes' not in d.get('train', {}) for d in (old, new)) else set())   # a run saved before `processes` existed may have run under a launcher of any size
     return [(k, o.get(k), n.get(k)) for k in sorted(set(o) | set(n)) if o.get(k) != n.get(k) and k not in skip]
 
 def _check_same_run(cfg: ExperimentConfig, write: bool = True):
@@ -272,7 +275,8 @@ def copy_record(run_dir, dest) -> list:
 
 def _launch(cfg: ExperimentConfig, progress: bool) -> dict:
     "Run `cfg` on `cfg.train.processes` processes of this machine: here the run's settings are written and the dataset and frozen features computed with every core (the caches the processes read), then `accelerate launch` starts the processes on these settings (`launch.json` in the run folder; the machine's cores shared out among them); their output is shown as it comes. Returns the metrics they wrote."
-    import codecs, contextlib, gc, signal, subprocess
+    import codecs, gc, subprocess
+    import psutil   # accelerate's own dependency
     from speeder.data import load_dataset, load_readers
     from speeder.trainer import machine_cores
     n, gpus = cfg.train.processes, torch.cuda.device_count()
@@ -291,17 +295,22 @@ def _launch(cfg: ExperimentConfig, progress: bool) -> dict:
            '-m', 'speeder.experiment', '--experiment', str(launch), *([] if progress else ['--quiet'])]
     env = dict(os.environ, SPEEDER_LAUNCHED_AT=repr(t_start), OMP_NUM_THREADS=str(max(1, machine_cores() // n)))   # the machine's cores shared out
     if progress: print(f'starting {n} processes: {shlex.join(cmd)}', flush=True)
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, start_new_session=True)   # a process group of its own: stopped as one
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)   # in this process group: a terminal's or `timeout`'s signal reaches the launcher too
+    text = codecs.getincrementaldecoder('utf-8')(errors='replace')
     try:
-        text = codecs.getincrementaldecoder('utf-8')(errors='replace')
         for chunk in iter(lambda: p.stdout.read1(1 << 14), b''): sys.stdout.write(text.decode(chunk)); sys.stdout.flush()   # as it comes, progress lines and all
         sys.stdout.write(text.decode(b'', final=True)); rc = p.wait()
-    except BaseException:   # an interrupted cell (or command) stops its processes: politely, then for good after a minute
-        with contextlib.suppress(ProcessLookupError): os.killpg(p.pid, signal.SIGTERM)
-        try: p.wait(timeout=60)
+    except BaseException:   # an interrupted cell (or command) stops its processes: the launcher stops its workers on SIGTERM; after a minute, every one of them is killed
+        try: workers = psutil.Process(p.pid).children(recursive=True)   # the workers run in sessions of their own: found now, while the launcher holds them
+        except psutil.NoSuchProcess: workers = []
+        p.terminate()
+        try: sys.stdout.write(text.decode(p.communicate(timeout=60)[0] or b'', final=True))   # their last words (tracebacks), read so that no pipe fills
         except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError): os.killpg(p.pid, signal.SIGKILL)
-            p.wait()
+            p.kill()
+            for w in workers:
+                try: w.kill()
+                except psutil.NoSuchProcess: pass
+            psutil.wait_procs(workers, timeout=10); p.wait()
         raise
     if rc: raise RuntimeError(f'the {n} training processes stopped with exit status {rc} (their output is above); rerunning the same command resumes from {cfg.run_dir / "checkpoints" / "last"} if it exists (a run stopped before its first checkpoint starts over).')
     return json.loads((cfg.run_dir / 'metrics.json').read_text())

@@ -446,6 +446,7 @@ class SpeederModel(LLMRec):
     def build_items(self, features, d):
         "MRC, and PPL's position prompts [p_1] ... [p_n_max]; every modality active until MPO sets a stage."
         features = {m: f for m, f in features.items() if m in self.cfg.mrc.modalities}   # those MRC is built for (Table 3's w/o text is given text features and leaves them)
+        if self.cfg.mrc.anchor not in features: raise ValueError(f"SpeederModel: no {self.cfg.mrc.anchor} features, and {self.cfg.mrc.anchor} is MRC's anchor (the first of its modalities {self.cfg.mrc.modalities}), which every item needs: give them, or choose modalities whose first you have.")
         self.cfg.mrc = replace(self.cfg.mrc, d_llm=d, dims={**self.cfg.mrc.dims, **{m: f.dim for m, f in features.items()}})   # saved with the model as built
         mrc = MRC(self.cfg.mrc).set_features(**features)
         self.ppl = nn.Parameter(torch.randn(self.cfg.n_max, d) * 0.02) if self.cfg.ppl else None

@@ -29,7 +29,7 @@ def set_stage(model, stage: int) -> dict:
     "Put `model` in MPO `stage`: set the active modalities and requires_grad; returns trainable parameter counts by part."
     if stage not in STAGE_MODALITIES: raise ValueError(f'MPO stage {stage}: use 1, 2 or 3.')
     mpo = model.mpo   # Speeder; the baselines have no stages
-    if mpo: mc = model.items.cfg; model.active = tuple(m for m in mc.modalities if m in STAGE_MODALITIES[stage] or m == mc.anchor)   # the anchor stands where text would
+    if mpo: mc = model.items.cfg; model.active = tuple(m for m in STAGE_MODALITIES[3] if m in mc.modalities and (m in STAGE_MODALITIES[stage] or m == mc.anchor))   # in the order text, vision, sequential; the anchor stands where text would
     counts = {}
     for n, p in model.named_parameters():
         on = stage_trainable(n, stage, mc.anchor) if mpo else (n.startswith('items.') or 'lora_' in n or n in ('ppl', 'index_prompts', 'priors.w'))

@@ -51,8 +51,8 @@ def test_processes_parameter(tmp_path):
     "`--processes 2` without a launcher: the console script computes the features, starts two processes through `accelerate launch` on the saved settings, and exits 0."
     out = tmp_path / 'runs'
     exe = Path(sys.executable).parent / 'speeder-train'
-    args = TINY + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'two', '--processes', '2']
-    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, timeout=1200, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    args = TINY + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', 'runs', '--run_name', 'two', '--processes', '2']   # relative to cwd
+    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, timeout=1200, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''), cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     run = out / 'ml-100k' / 'two'
     m = json.loads((run / 'metrics.json').read_text())
@@ -62,6 +62,19 @@ def test_processes_parameter(tmp_path):
     assert m['wall_time_s'] >= m['train_time_s'] > 0
     launch = json.loads((run / 'launch.json').read_text())   # what the processes ran: this command's settings, where the run lives made absolute
     assert launch['output_dir'] == str(out.resolve()) and launch['run_name'] == 'two' and launch['train']['processes'] == 2
+    assert m['config']['output_dir'] == str(out.resolve())   # the processes ran launch.json (experiment.json says 'runs', as given)
+    assert json.loads((run / 'experiment.json').read_text())['output_dir'] == 'runs'
+
+
+def test_without_text(tmp_path):
+    "Table 3's w/o text through the command line: with no images and modalities ['sequential'], $E_s$ is MRC's anchor and the run reads no text features."
+    out = tmp_path / 'runs'
+    args = [a if a != '["text"]' else '["sequential"]' for a in TINY] + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'notext']
+    exe = Path(sys.executable).parent / 'speeder-train'
+    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, timeout=1200, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    m = json.loads((out / 'ml-100k' / 'notext' / 'metrics.json').read_text())
+    assert set(m['features']) == {'sequential'} and m['config']['model']['mrc']['modalities'] == ['sequential'] and 0 <= m['test']['vhr1'] <= 1
 
 
 def test_console_script_help():
@@ -69,3 +82,33 @@ def test_console_script_help():
     r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', '--help'], capture_output=True, text=True, timeout=300)
     text = ' '.join(r.stdout.split())
     assert r.returncode == 0 and '--samples_per_epoch' in text and 'accelerate launch -m speeder.experiment' in text
+
+
+@pytest.mark.skipif(machine_cores() < 2, reason='two processes need two cores (more processes than cores is refused)')
+def test_processes_interrupted(tmp_path):
+    "Interrupting `processes=2` as a notebook cell is interrupted (SIGINT to a process that lives on and keeps the traceback, as IPython does) stops the launcher and both workers."
+    import signal, time
+    import psutil
+    args = [a if a != '32' else '100000' for a in TINY] + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(tmp_path / 'runs'), '--run_name', 'stopped', '--processes', '2']   # samples_per_epoch: a run far longer than the waits below
+    kernel = ('import sys, time\nfrom speeder.experiment import main\ntry: main(sys.argv[1:])\n'
+              'except KeyboardInterrupt: sys.last_traceback = sys.exc_info()[2]; print("interrupted", flush=True); time.sleep(600)')
+    p = subprocess.Popen([sys.executable, '-c', kernel, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    launch = str(tmp_path / 'runs' / 'ml-100k' / 'stopped' / 'launch.json')
+    def running():   # the launcher and its workers: every process whose command line names this run's launch.json
+        procs = []
+        for q in psutil.process_iter(['cmdline']):
+            try:
+                if launch in ' '.join(q.info['cmdline'] or []): procs.append(q)
+            except psutil.Error: pass
+        return procs
+    try:
+        t0 = time.time()
+        while len(running()) < 3 and p.poll() is None and time.time() - t0 < 600: time.sleep(0.5)
+        assert len(running()) >= 3, 'the launcher and two workers never ran'
+        time.sleep(3); p.send_signal(signal.SIGINT)
+        assert any(line.strip() == 'interrupted' for line in p.stdout), 'the "kernel" did not live on'   # stops reading at that line
+        psutil.wait_procs(running(), timeout=90)
+        assert running() == [], 'workers left running after the interrupt'
+    finally:
+        p.kill(); p.wait()
+        for q in running(): q.kill()
