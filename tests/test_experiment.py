@@ -87,11 +87,12 @@ def test_console_script_help():
 @pytest.mark.skipif(machine_cores() < 2, reason='two processes need two cores (more processes than cores is refused)')
 def test_processes_interrupted(tmp_path):
     "Interrupting `processes=2` as a notebook cell is interrupted (SIGINT to a process that lives on and keeps the traceback, as IPython does) stops the launcher and both workers."
-    import signal, time
+    import signal, threading, time
     import psutil
     args = [a if a != '32' else '100000' for a in TINY] + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(tmp_path / 'runs'), '--run_name', 'stopped', '--processes', '2']   # samples_per_epoch: a run far longer than the waits below
-    kernel = ('import sys, time\nfrom speeder.experiment import main\ntry: main(sys.argv[1:])\n'
-              'except KeyboardInterrupt: sys.last_traceback = sys.exc_info()[2]; print("interrupted", flush=True); time.sleep(600)')
+    kernel = ('import signal, sys, time\nsignal.signal(signal.SIGINT, signal.default_int_handler)\n'   # as IPython does (a background job starts with SIGINT ignored)
+              'from speeder.experiment import main\ntry: main(sys.argv[1:])\n'
+              'except KeyboardInterrupt: sys.last_traceback = sys.exc_info()[2]; print("\\ninterrupted", flush=True); time.sleep(600)')
     p = subprocess.Popen([sys.executable, '-c', kernel, *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
     launch = str(tmp_path / 'runs' / 'ml-100k' / 'stopped' / 'launch.json')
     def running():   # the launcher and its workers: every process whose command line names this run's launch.json
@@ -101,14 +102,20 @@ def test_processes_interrupted(tmp_path):
                 if launch in ' '.join(q.info['cmdline'] or []): procs.append(q)
             except psutil.Error: pass
         return procs
+    watchdog = threading.Timer(300, p.kill); watchdog.daemon = True   # the reading below never blocks for long
     try:
         t0 = time.time()
         while len(running()) < 3 and p.poll() is None and time.time() - t0 < 600: time.sleep(0.5)
         assert len(running()) >= 3, 'the launcher and two workers never ran'
         time.sleep(3); p.send_signal(signal.SIGINT)
-        assert any(line.strip() == 'interrupted' for line in p.stdout), 'the "kernel" did not live on'   # stops reading at that line
+        watchdog.start()
+        lines = []
+        for line in p.stdout:
+            lines.append(line)
+            if line.strip() == 'interrupted': break
+        assert lines and lines[-1].strip() == 'interrupted', 'the "kernel" did not live on: ' + ''.join(lines)[-2000:]
         psutil.wait_procs(running(), timeout=90)
         assert running() == [], 'workers left running after the interrupt'
     finally:
-        p.kill(); p.wait()
+        watchdog.cancel(); p.kill(); p.wait()
         for q in running(): q.kill()
