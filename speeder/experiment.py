@@ -166,10 +166,10 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     if image_dir is None and 'vision' in modalities:
         if modalities == ['vision']: raise ValueError(f"modalities=['vision'] and no images for {p['dataset']} (image_dir=None, or no posters found): give -p image_dir <folder of <item_id>.jpg>, or other modalities.")
         modalities = [m for m in modalities if m != 'vision']; stages = [s for s in stages if s != 2] or [1]
-    if 'text' not in modalities and 'vision' in modalities and p['options'].get('require_image') is False:
-        raise ValueError('modalities without text make vision the anchor every item must have (MRC), but options require_image=false keeps items without an image: drop that option.')
         if verbose and os.environ.get('RANK', '0') == '0': print(f"No images for {p['dataset']} (image_dir=None, or no posters found): running without the vision modality, modalities {modalities}, "
                           f'MPO stages {stages}. To add images: -p image_dir <folder of <item_id>.jpg> (README, "Images").')
+    if 'text' not in modalities and 'vision' in modalities and p['options'].get('require_image') is False:
+        raise ValueError('modalities without text make vision the anchor every item must have (MRC), but options require_image=false keeps items without an image: drop that option.')
     readers = [str(Path(r).resolve()) if str(r).endswith('.py') else r for r in p['readers']]   # the widget notebooks register them again
     import speeder.baselines  # registers the baselines' classes
     from speeder.model import METHODS
