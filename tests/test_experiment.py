@@ -18,6 +18,12 @@ def tiny_backbone(path: Path) -> str:
     return str(path)
 
 
+def speeder_train(*args, **kw) -> subprocess.CompletedProcess:
+    "Run the `speeder-train` console script (the venv's, else the one on PATH) without GPUs; output captured as text."
+    exe = Path(sys.executable).parent / 'speeder-train'
+    return subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''), **kw)
+
+
 TINY = ['--dataset', 'ml-100k', '--image_dir', 'None', '--text_encoder', 'llm', '--modalities', '["text"]', '--stages', '[3]', '--epochs', '[1]',
         '--samples_per_epoch', '32', '--batch_size', '4', '--grad_accum', '2', '--eval_samples', '16', '--config', 'paper', '--n_max', '6', '--quiet']
 
@@ -50,9 +56,8 @@ def test_cli_two_processes(tmp_path):
 def test_processes_parameter(tmp_path):
     "`--processes 2` without a launcher: the console script computes the features, starts two processes through `accelerate launch` on the saved settings, and exits 0."
     out = tmp_path / 'runs'
-    exe = Path(sys.executable).parent / 'speeder-train'
     args = TINY + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', 'runs', '--run_name', 'two', '--processes', '2']   # relative to cwd
-    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, timeout=1200, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''), cwd=tmp_path)
+    r = speeder_train(*args, timeout=1200, cwd=tmp_path)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     run = out / 'ml-100k' / 'two'
     m = json.loads((run / 'metrics.json').read_text())
@@ -70,16 +75,14 @@ def test_without_text(tmp_path):
     "Table 3's w/o text through the command line: with no images and modalities ['sequential'], $E_s$ is MRC's anchor and the run reads no text features."
     out = tmp_path / 'runs'
     args = [a if a != '["text"]' else '["sequential"]' for a in TINY] + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'notext']
-    exe = Path(sys.executable).parent / 'speeder-train'
-    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', *args], capture_output=True, text=True, timeout=1200, env=dict(os.environ, CUDA_VISIBLE_DEVICES=''))
+    r = speeder_train(*args, timeout=1200)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     m = json.loads((out / 'ml-100k' / 'notext' / 'metrics.json').read_text())
     assert set(m['features']) == {'sequential'} and m['config']['model']['mrc']['modalities'] == ['sequential'] and 0 <= m['test']['vhr1'] <= 1
 
 
 def test_console_script_help():
-    exe = Path(sys.executable).parent / 'speeder-train'
-    r = subprocess.run([str(exe) if exe.exists() else 'speeder-train', '--help'], capture_output=True, text=True, timeout=300)
+    r = speeder_train('--help', timeout=300)
     text = ' '.join(r.stdout.split())
     assert r.returncode == 0 and '--samples_per_epoch' in text and 'accelerate launch -m speeder.experiment' in text
 
