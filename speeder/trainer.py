@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState
 from accelerate.utils import DistributedDataParallelKwargs, DistributedType, broadcast_object_list
 from torch.utils.data import DataLoader
 
@@ -210,7 +211,10 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
           progress: bool = True) -> dict:
     "Run the MPO stages of `cfg` on `ds.train`, validating each epoch; returns the summary (best valid metrics, paths)."
     out = Path(output_dir); ckpt = out / 'checkpoints'
-    acc = Accelerator(mixed_precision=pick_precision(cfg.mixed_precision), gradient_accumulation_steps=cfg.grad_accum, step_scheduler_with_optimizer=False,   # the schedule counts optimizer steps of this process
+    precision = pick_precision(cfg.mixed_precision)
+    if AcceleratorState._shared_state and AcceleratorState._shared_state.get('_mixed_precision') != precision:
+        AcceleratorState._reset_state()   # accelerate keeps one state per process: a second run in this kernel with another precision starts it afresh (the process group, PartialState, stays)
+    acc = Accelerator(mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum, step_scheduler_with_optimizer=False,   # the schedule counts optimizer steps of this process
                       cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)])   # buffers are constant (features, counts)
     if acc.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
         raise ValueError(f'accelerate is configured for {acc.distributed_type.value}: sharded training is not supported (MPO changes the trainable '

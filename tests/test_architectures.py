@@ -51,7 +51,7 @@ def test_train_save_load_generate(arch, setup, tmp_path):
     before = {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad and 'lora_B' in n}
     s = train(model, ds, tiny_cfg(stages=(3,), epochs=(1,), samples_per_epoch=32, eval_samples=8), tmp_path / 'run', progress=False)
     assert s['global_steps'] == 4 and s['best'] is not None
-    assert any(not torch.equal(p, before[n]) for n, p in model.named_parameters() if n in before), 'LoRA did not train'
+    assert any(not torch.equal(p.cpu(), before[n].cpu()) for n, p in model.named_parameters() if n in before), 'LoRA did not train'
     model.save(tmp_path / 'saved')
     loaded = SpeederModel.load(tmp_path / 'saved', llm=tiny(arch, len(tok)), tok=tok).to(model.device)   # the same random backbone, rebuilt (on the GPU when training ran there)
     b = collate([model.prompts.rec(ds.test.history(i)[-6:], ds.test.candidates[i].tolist()) for i in range(4)], with_answer=False)

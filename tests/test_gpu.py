@@ -38,7 +38,7 @@ def production_kernels():
 def test_training_step_has_no_host_sync(production_kernels, extras):
     "Speeder's own parts of a step (item tokens, PPL, the splice, the losses, their backward) never wait for the GPU."
     ds, model = tiny_setup(**extras); model.cuda().train()
-    batch = collate(draw_train_prompts(model, ds, tiny_cfg(), 3, 0)[:8]).to('cuda')
+    batch = collate(draw_train_prompts(model, ds, tiny_cfg(stages=(3,), epochs=(1,)), 3, 0)[:8]).to('cuda')
     torch.cuda.synchronize()
     with torch.autocast('cuda', dtype=torch.bfloat16):
         torch.cuda.set_sync_debug_mode('error')

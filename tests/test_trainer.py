@@ -49,6 +49,14 @@ def test_resume_gives_identical_losses(tmp_path):
     assert best.cfg.n_max == 6 and torch.allclose(best.score(b), live.score(b), atol=1e-6)
 
 
+def test_runs_with_different_precisions_in_one_process(tmp_path):
+    "A notebook kernel may train twice with different precisions (accelerate's state is one per process; found on the GPU)."
+    ds, model = tiny_setup()
+    for p in ('bf16', 'no'):
+        s = train(model, ds, tiny_cfg(stages=(3,), epochs=(1,), samples_per_epoch=8, eval_samples=4, mixed_precision=p), tmp_path / p, progress=False)
+        assert s['precision'] == p
+
+
 def test_divergence_stops_clearly(tmp_path):
     ds, model = tiny_setup()
     with torch.no_grad(): model.ppl.fill_(float('nan'))
@@ -58,7 +66,7 @@ def test_divergence_stops_clearly(tmp_path):
 
 def test_two_processes(tmp_path):
     script = Path(__file__).parent / 'two_process_train.py'
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent), CUDA_VISIBLE_DEVICES='')   # the CPU / gloo path, also on a one-GPU machine
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(Path(__file__).parent), os.environ.get('PYTHONPATH')])), CUDA_VISIBLE_DEVICES='')   # the CPU / gloo path, also on a one-GPU machine
     # In accelerate 1.15 `launch --cpu --num_processes 2` starts ONE process (the multi-CPU path wants mpirun);
     # `--multi_gpu` goes through torch.distributed.run, and on a machine without GPUs the trainer's
     # Accelerator(cpu=True) then runs MULTI_CPU with the gloo backend.

@@ -1,0 +1,15 @@
+"""Summarise a bench/gpu.sh results folder into gpu.md there: python bench/gpu_summary.py FOLDER (gpu.sh calls it; run it
+here on a folder merged from two device calls)."""
+import json, re, sys
+from pathlib import Path
+R = Path(sys.argv[1]); read = lambda f: (R / f).read_text() if (R / f).exists() else ''
+tests = [l for l in read('pytest.txt').splitlines() if re.search(r'passed|failed|error', l)]
+m = json.loads(read('default_run_metrics.json') or '{}'); wall = re.findall(r'wall time: (\d+) s', read('default_run.txt'))
+md = ['# GPU check (bench/gpu.sh)', '', '```', read('env.txt').strip(), '```', '',
+      '## 1. Tests on the GPU', '', f"`{tests[-1] if tests else 'no pytest summary (see pytest.txt)'}`", '',
+      '## 2. Default ml-100k run in bf16 (text + ID; random-weight SmolLM2-135M-shaped backbone: wall time only)', '',
+      (f"wall time {wall[-1]} s (training {m['train_time_s']} s, {m['train_prompts']} prompts, {m['train_prompts_per_s']} prompts/s, precision {m['precision']}, "
+       f"device {m.get('device')}); SASRec ($E_s$, real, on the GPU) test HR@1 {m['sasrec_test_hr1']:.3f}, popularity {m['popularity_test_hr1']:.3f}")
+      if m else 'did not finish (see default_run.txt)', '',
+      '## 3. Speeder vs LLaRA-style, LLaMA-2-7B-shaped backbone', '', read('bench.md') or 'did not finish']
+(R / 'gpu.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
