@@ -19,7 +19,7 @@ LLaRA-style, Speeder in the paper's configuration, in the workspace's best and w
 the training time LLaRA-style took (step time, validation excluded; its cheaper steps buy it more prompts), per seed.
 Table 3: Speeder's ablations of one Table 2 row (--ablation-config: paper, the default; paper + seq_residual; best; best (teach 0), the best of
 sessions 19-23; pointer): w/o PPT, w/o PPL, w/o SPAE
-(both), w/o MPO (stage 3 alone, the same prompts), gate relu / none, w/o each modality (w/o text: vision is MRC's
+(both), w/o MPO (stage 3 alone, the same prompts), w/o MPO-S1 (stages 2 and 3, stage 1's prompts in stage 2), gate relu / none, w/o each modality (w/o text: vision is MRC's
 anchor, ungated, read alone in MPO stages 1 and 2; w/o sequential also drops seq_residual and teach's teacher,
 which are E_s). A finished run with identical settings and seed — a bench/train_runs.py record
 (bench/results/train_runs_records/) or another row of the same scale — is reused instead of training the same run again.
@@ -52,7 +52,7 @@ ABLATION_BASES = {'paper': 'speeder (paper)', 'paper + seq_residual': 'speeder (
                   'pointer': 'speeder (pointer)'}   # --ablation-config: the Table 2 row Table 3 ablates
 EQUAL_TIME = {f'{base}, LLaRA-style wall time': base for base in ('speeder (paper)', 'speeder (best)', 'speeder (best, teach 0)')}   # equal wall-clock rows: the Speeder row given LLaRA-style's training time
 TABLE3 = {'speeder': {}, 'w/o PPT': dict(ppt=False), 'w/o PPL': dict(ppl=False), 'w/o SPAE': dict(ppt=False, ppl=False),
-          'w/o MPO (stage 3 alone)': 'stage3', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
+          'w/o MPO (stage 3 alone)': 'stage3', 'w/o MPO-S1': 'no-s1', 'gate relu': dict(gate='relu'), 'w/o tanh (gate none)': dict(gate='none'),
           'w/o text': dict(modalities=['vision', 'sequential']), 'w/o vision': dict(modalities=['text', 'sequential']), 'w/o sequential': dict(modalities=['text', 'vision'])}
 ID_ROWS = ['popularity', 'gru4rec', 'sasrec', 'bert4rec']
 
@@ -109,7 +109,7 @@ def table3_rows(a, cfg, base) -> dict:
     from speeder.experiment import config_diff
     rows, saved = {}, {}
     for name, p in TABLE3.items():
-        p = stage3_params(a) if p == 'stage3' else p
+        p = stage3_params(a) if p == 'stage3' else no_s1_params(a) if p == 'no-s1' else p
         if not p: rows[name] = ('t2', base, TABLE2[base])   # the full model: Table 2's run of the same configuration
         else: rows[name] = ('t3' if cfg == 'paper' else f't3-{slug(cfg)}', name,
                             {**TABLE2[base], **p, **({'seq_residual': 0.0, 'seq_residual_all_stages': False, 'teach': 0.0} if 'sequential' not in p.get('modalities', ['sequential']) else {})})   # seq_residual and teach's teacher are E_s
@@ -234,6 +234,13 @@ def stage3_params(a):
     "w/o MPO: stage 3 alone with as many epochs as the staged run has in all (the same prompts)."
     ep = SCALES[a.scale]['params']['epochs']; stages = [1, 2, 3] if find_images(a) else [1, 3]
     return dict(stages=[3], epochs=[sum(ep[s - 1] for s in stages)])
+
+
+def no_s1_params(a):
+    """The paper's w/o MPO-S1: the curriculum without its first stage; stage 1's epochs go to the next stage (the same
+    prompts). Without images the stages are 1 and 3, so this is stage 3 alone: the w/o MPO row, left out as its twin."""
+    ep = SCALES[a.scale]['params']['epochs']; stages = [2, 3] if find_images(a) else [3]
+    return dict(stages=stages, epochs=[ep[0] + ep[stages[0] - 1]] + [ep[s - 1] for s in stages[1:]])
 
 
 def main(a):
