@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The GPU check, one call on a GPU machine (issue 14; at most 8 minutes: each part has its own timeout, and the summary
+# The GPU check, one call on a GPU machine (issue 14; at most 10 minutes, about 9 when all passes: each part has its own timeout, and the summary
 # is written whatever finished):
 #   here:   bash bench/gpu_prepare.sh                      (fills .gpu/: wheels, ml-100k, the tokenizer)
 #   there:  bash bench/gpu.sh                               (device tool: carry [".gpu"], timeout_s 600)
-#   here:   copy the returned gpu.md to bench/results/gpu.md and commit it.
+#   here:   unpack the returned gpu-results.tgz into bench/results/gpu/, write up gpu.md in bench/results/gpu.md, commit.
 # 1. the CUDA-relevant tests (tests/test_gpu.py: bf16, device buffers, no host sync in Speeder's step; exact resume,
 #    tiny LLaMA / Qwen2 / Gemma, the model) on the GPU;
 # 2. the README's default ml-100k run through `python -m speeder.experiment` in bf16, with its wall time (text + ID:
@@ -11,10 +11,13 @@
 #    wall time is real and its accuracy is not reported);
 # 3. per-sample training / generation timings and peak memory of Speeder vs LLaRA-style on a randomly initialised
 #    LLaMA-2-7B-shaped backbone (bench/gpu_bench.py).
-# Results go to $OUT (the device tool's folder) or bench/results/gpu/, summarised in gpu.md there.
+# 4. the same per-sample timings on SmolLM2-135M's shape at batch 8 (the default run's) and 32: whether the default run
+#    is bound by per-step overhead (kernel launches) rather than by the GPU's arithmetic.
+# GPU_STEPS=124 (say) runs only those parts. The device tool brings back 8 files at most: every part's output goes
+# into one archive, gpu-results.tgz, beside the summary gpu.md, in $OUT (the device tool's folder) or bench/results/gpu/.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-R=${OUT:-bench/results/gpu}; mkdir -p "$R"
+DEST=${OUT:-bench/results/gpu}; R=/tmp/gpu-results; rm -rf "$R"; mkdir -p "$R" "$DEST"
 export PYTHONUNBUFFERED=1 HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 SPEEDER_CACHE=/tmp/speeder-cache CUBLAS_WORKSPACE_CONFIG=:4096:8
 t0=$(date +%s)
 if ls .gpu/wheels/*.whl >/dev/null 2>&1; then
@@ -39,7 +42,7 @@ EOF
   python3 -c "import torch, transformers, peft, accelerate; print('torch', torch.__version__, '| transformers', transformers.__version__, '| peft', peft.__version__, '| accelerate', accelerate.__version__, '| bf16', torch.cuda.is_bf16_supported())"; } > "$R/env.txt" 2>&1
 cat "$R/env.txt"
 
-STEPS=${GPU_STEPS:-123}   # which parts to run, e.g. GPU_STEPS=12 to rerun the tests and the default run
+STEPS=${GPU_STEPS:-1234}   # which parts to run, e.g. GPU_STEPS=12 to rerun the tests and the default run
 if [[ $STEPS == *1* ]]; then
 echo "== 1. tests on the GPU"
 SPEEDER_TEST_BACKBONE=/tmp/speeder-cache/backbones/SmolLM2-135M-Instruct timeout 170 python3 -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_trainer.py tests/test_architectures.py tests/test_model.py 2>&1 | tee "$R/pytest.txt" | tail -25
@@ -47,15 +50,19 @@ fi
 if [[ $STEPS == *2* ]]; then
 echo "== 2. the default ml-100k run, bf16"
 s=$(date +%s)
-timeout ${GPU_RUN_TIMEOUT:-200} python3 -m speeder.experiment --dataset ml-100k --image_dir None --text_encoder llm --output_dir /tmp/runs --run_name gpu 2>&1 | tee "$R/default_run.txt" | tail -8
+timeout ${GPU_RUN_TIMEOUT:-330} python3 -m speeder.experiment --dataset ml-100k --image_dir None --text_encoder llm --output_dir /tmp/runs --run_name gpu 2>&1 | tee "$R/default_run.txt" | tail -8
 echo "wall time: $(( $(date +%s) - s )) s" | tee -a "$R/default_run.txt"
 cp /tmp/runs/ml-100k/gpu/metrics.json "$R/default_run_metrics.json" 2>/dev/null
 fi
 if [[ $STEPS == *3* ]]; then
 echo "== 3. Speeder vs LLaRA-style on a LLaMA-2-7B-shaped backbone"
 timeout 110 python3 bench/gpu_bench.py --shape llama2-7b --out "$R/bench" 2>&1 | tail -12
-
+fi
+if [[ $STEPS == *4* ]]; then
+echo "== 4. SmolLM2-135M's shape at batch 8 and 32"
+for b in 8 32; do timeout 60 python3 bench/gpu_bench.py --shape smollm2-135m --n-max 10 --batch-size $b --rounds 3 --out "$R/bench135_b$b" 2>&1 | tail -4; done
 fi
 
 python3 bench/gpu_summary.py "$R"
+cp "$R/gpu.md" "$DEST/" && tar czf "$DEST/gpu-results.tgz" -C "$R" .
 echo "gpu.sh: $(( $(date +%s) - t0 )) s"

@@ -11,5 +11,7 @@ md = ['# GPU check (bench/gpu.sh)', '', '```', read('env.txt').strip(), '```', '
       (f"wall time {wall[-1]} s (training {m['train_time_s']} s, {m['train_prompts']} prompts, {m['train_prompts_per_s']} prompts/s, precision {m['precision']}, "
        f"device {m.get('device')}); SASRec ($E_s$, real, on the GPU) test HR@1 {m['sasrec_test_hr1']:.3f}, popularity {m['popularity_test_hr1']:.3f}")
       if m else 'did not finish (see default_run.txt)', '',
-      '## 3. Speeder vs LLaRA-style, LLaMA-2-7B-shaped backbone', '', read('bench.md') or 'did not finish']
+      '## 3. Speeder vs LLaRA-style, LLaMA-2-7B-shaped backbone', '', read('bench.md') or 'did not finish', '',
+      '## 4. SmolLM2-135M shape, batch 8 and 32 (per-sample cost against batch size: launch-bound if it falls with the batch)', '',
+      *[read(f'bench135_b{b}.md') or f'batch {b}: did not finish' for b in (8, 32)]]
 (R / 'gpu.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
