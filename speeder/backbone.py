@@ -45,9 +45,11 @@ def bundled_backbone_dir() -> Path:
 def _without_gguf_quantization(folder: Path) -> Path:
     "A folder converted by older code names the GGUF quantizer in config.json (transformers then warns on bf16 loading and marks the model quantized); drop it, once."
     cfg = json.loads((folder / 'config.json').read_text())
-    if cfg.get('quantization_config', {}).get('quant_method') == 'gguf':
+    if (cfg.get('quantization_config') or {}).get('quant_method') == 'gguf':
         cfg.pop('quantization_config')
-        tmp = folder / f'.config-{os.getpid()}.json'; tmp.write_text(json.dumps(cfg, indent=2)); tmp.replace(folder / 'config.json')
+        tmp = folder / f'.config-{os.getpid()}.json'
+        try: tmp.write_text(json.dumps(cfg, indent=2)); tmp.replace(folder / 'config.json')
+        except OSError: tmp.unlink(missing_ok=True)   # a read-only cache loads as before (transformers warns on bf16)
     return folder
 
 def backbone_path(name_or_path: str | None = None) -> str:

@@ -213,7 +213,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     out = Path(output_dir); ckpt = out / 'checkpoints'
     precision = pick_precision(cfg.mixed_precision)
     if AcceleratorState._shared_state and AcceleratorState._shared_state.get('_mixed_precision') != precision:
-        AcceleratorState._reset_state()   # accelerate keeps one state per process: a second run in this kernel with another precision starts it afresh (the process group, PartialState, stays)
+        AcceleratorState._reset_state()   # accelerate keeps one state per process (shared by every Accelerator in it): a second run in this kernel with another precision starts it afresh (the process group, PartialState, stays)
     acc = Accelerator(mixed_precision=precision, gradient_accumulation_steps=cfg.grad_accum, step_scheduler_with_optimizer=False,   # the schedule counts optimizer steps of this process
                       cpu=not torch.cuda.is_available(), kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True, broadcast_buffers=False)])   # buffers are constant (features, counts)
     if acc.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED):
@@ -251,7 +251,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0, log_lines=n_log)
     for si in range(start['stage_idx'], len(cfg.stages)):
         stage = cfg.stages[si]; wrapped = opt_p = sched = None; acc.free_memory()   # the last stage's optimizer and scheduler leave accelerate's state
-        um = acc.unwrap_model(model); counts = set_stage(um, stage)
+        um = acc.unwrap_model(model, keep_fp32_wrapper=False); counts = set_stage(um, stage)   # without an earlier run's autocast forward: this run's precision wraps it anew
         opt = _optimizer(um, cfg)
         steps_per_epoch = math.ceil(math.ceil(cfg.samples_per_epoch / (cfg.batch_size * acc.num_processes)) / cfg.grad_accum)
         total = steps_per_epoch * cfg.epochs[si]; warm = max(1, int(cfg.warmup_frac * total))

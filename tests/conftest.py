@@ -20,7 +20,7 @@ def _isolated_cache(tmp_path_factory, monkeypatch):
     # bench/gpu.sh: a machine without the GGUF asset (it does not fit the device carry) is handed a ready backbone folder
     # (the tokenizer is all these tests read from it), linked in instead of converted
     given, link = os.environ.get('SPEEDER_TEST_BACKBONE'), cache / 'backbones' / 'SmolLM2-135M-Instruct'
-    if given and not link.exists():
+    if given and not link.is_symlink():
         link.parent.mkdir(parents=True, exist_ok=True); link.symlink_to(Path(given).resolve(), target_is_directory=True)
 
 

@@ -52,9 +52,12 @@ def test_resume_gives_identical_losses(tmp_path):
 def test_runs_with_different_precisions_in_one_process(tmp_path):
     "A notebook kernel may train twice with different precisions (accelerate's state is one per process; found on the GPU)."
     ds, model = tiny_setup()
+    seen = []   # autocast inside the model's forward (the LLM is called from it), as the training steps run it
+    model.llm.get_base_model().get_decoder().register_forward_pre_hook(lambda m, args, kw: seen.append(torch.is_autocast_enabled(model.device.type)), with_kwargs=True)
     for p in ('bf16', 'no'):
+        seen.clear()
         s = train(model, ds, tiny_cfg(stages=(3,), epochs=(1,), samples_per_epoch=8, eval_samples=4, mixed_precision=p), tmp_path / p, progress=False)
-        assert s['precision'] == p
+        assert s['precision'] == p and seen and all(seen) == (p == 'bf16') and any(seen) == (p == 'bf16')   # no bf16 left over from the first run
 
 
 def test_divergence_stops_clearly(tmp_path):
