@@ -68,9 +68,11 @@ def main(a):
             if r > 0:
                 rec['train'].append(t_train / B); rec['gen'].append((gd['prompt_s'] + gd['decode_s']) / B)
                 rec['tokens'].append(sum(len(p.ids) + len(p.answer) for p in prompts) / B); rec['answer_tokens'].append(n_ans.float().mean().item())
+        try: prof = profile_step(m, b, dev, bf16, sync) if a.profile else {}   # the last timed batch, once more, under the profiler
+        except Exception as e: prof = dict(prof_error=repr(e)); print('profile failed:', repr(e), flush=True)   # the timings above still count
         peak = torch.cuda.max_memory_allocated() if dev.type == 'cuda' else 0
         rows[name] = dict({k: statistics.median(v) for k, v in rec.items()}, peak_gib=peak / 2 ** 30, weights_gib=weights / 2 ** 30,
-                          spread_train=max(rec['train']) / min(rec['train']), spread_gen=max(rec['gen']) / min(rec['gen']))
+                          spread_train=max(rec['train']) / min(rec['train']), spread_gen=max(rec['gen']) / min(rec['gen']), **prof)
         print(name, json.dumps({k: round(v, 4) for k, v in rows[name].items()}), flush=True)
         del m, llm; gc.collect()
     meta = dict(shape=a.shape, **shape, vocab=len(tok), n_max=a.n_max, batch_size=B, rounds=a.rounds, device=torch.cuda.get_device_name() if dev.type == 'cuda' else (platform.processor() or platform.machine()),
@@ -88,8 +90,26 @@ def main(a):
     md += ['', f"Speeder vs LLaRA-style: {l['train'] / s['train']:.2f}x faster per training sample, {l['gen'] / s['gen']:.2f}x per generated recommendation, "
                f"{l['tokens'] / s['tokens']:.2f}x fewer tokens; spread (max / min over rounds) train {s['spread_train']:.2f} / {l['spread_train']:.2f}, "
                f"generation {s['spread_gen']:.2f} / {l['spread_gen']:.2f}."]
+    if any('prof_wall_ms' in r for r in rows.values()):
+        md += ['', 'One training step under the profiler: ' + '; '.join(
+            f"{n} {r['prof_wall_ms']:.1f} ms wall, kernels {r['prof_kernel_ms']:.1f} ms ({100 * r['prof_kernel_ms'] / r['prof_wall_ms']:.0f} % busy), "
+            f"{r['prof_launches']} kernel launches" for n, r in rows.items() if 'prof_wall_ms' in r) + '.']
     Path(a.out + '.md').write_text('\n'.join(md) + '\n')
     print('\n'.join(md))
+
+
+def profile_step(m, b, dev, bf16, sync) -> dict:
+    "One training step (forward + backward) under torch.profiler: its wall time, the GPU's kernel time in it and the kernels launched (on a GPU only)."
+    if dev.type != 'cuda': return {}
+    from torch.profiler import ProfilerActivity, profile
+    m.train()
+    with profile(activities=[ProfilerActivity.CPU, ProfilerActivity.CUDA]) as prof:
+        sync(); t = time.perf_counter()
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16): m(b)['loss'].backward()
+        sync(); wall = time.perf_counter() - t
+    m.zero_grad(set_to_none=True)
+    kernels = [e for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA]
+    return dict(prof_wall_ms=1e3 * wall, prof_kernel_ms=sum(e.device_time for e in kernels) / 1e3, prof_launches=len(kernels))   # device_time: µs
 
 
 if __name__ == '__main__':
@@ -99,4 +119,5 @@ if __name__ == '__main__':
     ap.add_argument('--batch-size', type=int, default=8)
     ap.add_argument('--rounds', type=int, default=5)
     ap.add_argument('--out', default='bench/results/gpu_bench')
+    ap.add_argument('--profile', action='store_true', help='also profile one training step (GPU only): kernel time against wall time, kernel launches')
     main(ap.parse_args())
