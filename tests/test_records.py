@@ -58,10 +58,8 @@ def test_main_scale_is_the_main_command():
     assert 'w/o PPT' not in rows   # best has no PPT: that row would repeat the full model
     alone = experiment_config(verbose=False, **pt.row_params(a, rows['w/o MPO (stage 3 alone)'][2], 0, 'z'))
     assert tuple(alone.train.stages) == (3,) and sum(alone.train.epochs) == sum(staged.train.epochs)
-    if pt.find_images(a):   # w/o MPO-S1: stages 2 and 3, the same prompts (without images it is stage 3 alone, the twin of w/o MPO)
-        no_s1 = experiment_config(verbose=False, **pt.row_params(a, rows['w/o MPO-S1'][2], 0, 'z'))
-        assert tuple(no_s1.train.stages) == (2, 3) and sum(no_s1.train.epochs) == sum(staged.train.epochs)
-    else: assert 'w/o MPO-S1' not in rows
+    no_s1 = experiment_config(verbose=False, **pt.row_params(a, rows['w/o MPO-S1'][2], 0, 'z'))   # w/o MPO-S1: stages 2 and 3, the same prompts
+    assert tuple(no_s1.train.stages) == (2, 3) and sum(no_s1.train.epochs) == sum(staged.train.epochs)
     # the committed train_runs records these rows reuse have exactly the rows' settings (made with the posters)
     old = pt.table3_rows(a, 'best (teach 0)', 'speeder (best, teach 0)')   # the best of sessions 19-23, before the E_s teacher
     assert old['w/o sequential'][2]['teach'] == rows['w/o sequential'][2]['teach'] == 0.0   # no E_s: no teacher either
