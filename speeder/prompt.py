@@ -63,6 +63,7 @@ class PromptBuilder:
             self.t_hist, self.t_cand, self.t_ask = enc(f'{n.capitalize()}s so far:'), enc('. Candidates:'), enc(f'. Next {what}?')
             self.t_ppt, self.t_ppt_ask = enc('. Three of them:'), enc('. First gap at most the second?')   # no longer than a rec prompt
             self.t_locate, self.t_locate_ask = enc('. Which letter is'), enc('?')
+            self.t_recon, self.t_recon_ask = enc(f'{n.capitalize()}:'), enc('. Title?')
         else:
             if self.cfg.chat and getattr(tok, 'chat_template', None):
                 msgs = [dict(role='system', content=self.cfg.system), dict(role='user', content='\x00')]
@@ -76,6 +77,7 @@ class PromptBuilder:
             self.t_ppt = enc(f'. Three of these {n}s:')
             self.t_ppt_ask = enc(f'. Is the first one at most as far from the second as the second is from the third in the history? Answer yes or no.')
             self.t_locate, self.t_locate_ask = enc(f'. Which letter does this {n} have in the history:'), enc('? Answer with its letter.')
+            self.t_recon, self.t_recon_ask = enc(f'Here is a {n}:'), enc('. What is its title?')
         self.title_ids = [enc(' ' + t)[:self.cfg.max_title_tokens] if t else [] for t in titles] if titles is not None else None
         if self.cfg.style != 'speeder' and self.title_ids is None: raise ValueError(f"style={self.cfg.style!r} needs titles=.")
         self.end = [tok.eos_token_id] if tok.eos_token_id is not None else []
@@ -144,6 +146,16 @@ class PromptBuilder:
         ids += self.t_locate_ask + self.suffix
         choices = self.hist_ids[:len(history)]
         return Prompt(ids, slots, si, sp, [choices[pos]] + self.end if with_answer else [], choices, int(pos), [], [], 'locate')
+
+    def recon(self, item: int) -> Prompt:
+        "MPO stage 1's reconstruction (Section 2.5: the LLM learns to 'reconstruct item attributes from compressed textual representations'): the item's token alone, answer its title, then end of text (choices: the title's first token)."
+        if self.cfg.style != 'speeder': raise ValueError(f"recon prompts show an item by its item token alone: style 'speeder' only (not {self.cfg.style!r}, whose prompts already hold titles).")
+        if self.title_ids is None: raise ValueError('recon prompts answer with the title: build the PromptBuilder with titles=.')
+        t = self.title_ids[item]
+        if not t: raise ValueError(f'Item {item} has an empty title: a recon prompt would have no answer (the protocol keeps only items with text: require_text).')
+        ids = list(self.prefix) + self.t_recon; slots = [len(ids)]; ids.append(self.slot_id)
+        ids += self.t_recon_ask + self.suffix
+        return Prompt(ids, slots, [int(item)], [0], t + self.end, [t[0]], 0, [], [], 'recon')
 
 # %% ../nbs/07_prompt.ipynb #463b50ea
 @dataclass

@@ -41,6 +41,7 @@ class TrainConfig:
     train_candidates: tuple | None = None # candidates per training recommendation prompt in each stage, one per entry of `stages` (a candidate-count curriculum, an extra: e.g. (2, 3, 5)); None = the protocol's n_candidates throughout (valid and test always use the protocol's)
     copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
     ppt_halves: int = 0 # PPT taught by halves (an extra): in the run's first N epochs, counted over its stages, of every three PPT prompts one is the lookup (`PromptBuilder.locate`) and one the comparison with the triple named by letters (`ppt(refs='letters')`); 0: the paper's PPT prompts only
+    recon: int = 0 # reconstruction prompts added to each epoch of MPO stage 1 (the paper's stage-1 objective, Section 2.5: 'reconstruct item attributes from compressed textual representations'; `PromptBuilder.recon`: an item token alone, answer its title), items drawn uniformly from the catalogue, in micro-batches of their own spread evenly between the recommendation batches, which stay those of a run without them; a multiple of batch_size; 0: none
     batch_size: int = 8 # prompts per micro-batch and process
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
     processes: int = 1 # data-parallel processes (`speeder.experiment` starts them on this machine through `accelerate launch`; under a launcher of your own, its --num_processes). Each process takes every other micro-batch of the epoch's prompts, so 2 processes with batch_size 4 see the same prompts in each optimizer step as 1 with batch_size 8 (the same update where each process's loss weighs its prompts as one batch would: answers of one length, no teach / distill beside PPT, a prompt count that divides by batch_size × processes)
@@ -62,6 +63,7 @@ class TrainConfig:
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
         if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
         if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
+        if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per stage-1 epoch, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
         if self.train_candidates is not None:
             self.train_candidates = tuple(int(c) for c in self.train_candidates)
             if len(self.train_candidates) != len(self.stages) or not all(2 <= c <= 26 for c in self.train_candidates):
@@ -69,6 +71,10 @@ class TrainConfig:
         gen, one_pass = ('valid_ratio', 'hr1', 'vhr1', 'guided_vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
         if self.select_metric not in gen + one_pass: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + one_pass}.")
         if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
+
+    def epoch_prompts(self, stage: int) -> int:
+        "Training prompts in one epoch of `stage`: samples_per_epoch, plus the reconstruction prompts in stage 1."
+        return self.samples_per_epoch + (self.recon if stage == 1 else 0)
 
     def metric_for(self, model) -> str:
         "The metric that selects checkpoints for `model` (resolves 'auto' by its readout)."
@@ -83,7 +89,7 @@ def plant_target(history: list, target: int, n_max: int, rng) -> list:
     return h
 
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
-    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label, half), from train sequences only, seeded by (seed, stage, epoch)."
+    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label, half; in stage 1 with `recon`, kind 'recon': item), from train sequences only, seeded by (seed, stage, epoch)."
     rng = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch])   # its own stream, apart from the split / candidate / PPT streams
     sp, C = ds.train, (cfg.train_candidates[list(cfg.stages).index(stage)] if cfg.train_candidates else ds.protocol.n_candidates)
     seqs = sp.seqs
@@ -109,13 +115,23 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
         if t is None: continue
         out.append(dict(kind='ppt', seq=int(j), history=h, triple=list(t[0]), label=t[1], half=('locate', 'letters', None)[k % 3] if halves else None))   # None: the paper's PPT prompt
         k += 1
-    return [out[k] for k in rng.permutation(len(out))]
+    out = [out[k] for k in rng.permutation(len(out))]
+    if stage != 1 or not cfg.recon: return out
+    items = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch, 1]).integers(0, ds.n_items, cfg.recon)   # a stream of its own: the other samples stay those of a run without
+    bs = cfg.batch_size; n_b, n_r = math.ceil(len(out) / bs), cfg.recon // bs
+    before = np.floor(np.arange(n_r) * n_b / n_r).astype(int)   # reconstruction batch r goes before recommendation batch before[r]: spread evenly
+    mixed = []
+    for b in range(n_b):
+        for r in np.flatnonzero(before == b): mixed += [dict(kind='recon', item=int(i)) for i in items[r * bs:(r + 1) * bs]]
+        mixed += out[b * bs:(b + 1) * bs]
+    return mixed
 
 def draw_train_prompts(model, ds: SeqDataset, cfg: TrainConfig, stage: int, epoch: int) -> list:
-    "The epoch's training prompts (recommendation + PPT, or a half of PPT: the lookup of the triple's first item, the comparison by letters) from `draw_train_samples`."
+    "The epoch's training prompts (recommendation + PPT, or a half of PPT: the lookup of the triple's first item, the comparison by letters; stage 1's reconstruction prompts) from `draw_train_samples`."
     P = model.prompts
     def prompt(d):
         if d['kind'] == 'rec': return P.rec(d['history'], d['candidates'], d['label'])
+        if d['kind'] == 'recon': return P.recon(d['item'])
         if d['half'] == 'locate': return P.locate(d['history'], d['triple'][0])
         return P.ppt(d['history'], d['triple'], d['label'], refs='letters' if d['half'] == 'letters' else 'items')
     return [prompt(d) for d in draw_train_samples(ds, cfg, model.cfg.n_max, stage, epoch)]
@@ -253,7 +269,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
         stage = cfg.stages[si]; wrapped = opt_p = sched = None; acc.free_memory()   # the last stage's optimizer and scheduler leave accelerate's state
         um = acc.unwrap_model(model, keep_fp32_wrapper=False); counts = set_stage(um, stage)   # without an earlier run's autocast forward: this run's precision wraps it anew
         opt = _optimizer(um, cfg)
-        steps_per_epoch = math.ceil(math.ceil(cfg.samples_per_epoch / (cfg.batch_size * acc.num_processes)) / cfg.grad_accum)
+        steps_per_epoch = math.ceil(math.ceil(cfg.epoch_prompts(stage) / (cfg.batch_size * acc.num_processes)) / cfg.grad_accum)
         total = steps_per_epoch * cfg.epochs[si]; warm = max(1, int(cfg.warmup_frac * total))
         wrapped, opt_p, sched = acc.prepare(um, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, total, warm)))
         first_epoch, skip, rng = 0, 0, None
