@@ -288,7 +288,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
             dl = acc.prepare(DataLoader(prompts, batch_size=cfg.batch_size, shuffle=False, collate_fn=collate))
             n_batches = len(dl)
             if skip: dl = acc.skip_first_batches(dl, min(skip * cfg.grad_accum, n_batches))   # the epoch's last step may have had fewer batches
-            wrapped.train(); run = 0.; k = 0
+            wrapped.train(); run = 0.; k = 0; n_rc = 0
             n_steps = math.ceil(n_batches / cfg.grad_accum)   # progress: one printed line every cfg.print_every steps (no bar: it would flood a log)
             step = skip
             for batch in dl:
@@ -297,6 +297,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                     res = wrapped(batch); loss = res['loss']
                     acc.backward(loss)
                     run = run + loss.detach(); k += 1   # stays on the device: one host sync per optimizer step, not per micro-batch
+                    n_rc += batch.kinds.count('recon')
                     if acc.sync_gradients:
                         gn = acc.clip_grad_norm_([p for p in wrapped.parameters() if p.requires_grad], cfg.max_grad_norm)   # before clipping
                         if not torch.isfinite(run + gn):   # before the step, so a NaN never reaches the weights; gn is all-reduced: every process stops together
@@ -308,8 +309,8 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
                 if acc.sync_gradients:
                     step += 1; gs += 1
                     rec = dict(kind='step', stage=stage, epoch=ep, step=step, global_step=gs, prompts=seen, loss=float(run) / k, lr=sched.get_last_lr()[0], grad_norm=float(gn),
-                               **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, time=round(time.time() - t0, 1))
-                    log(**rec); run, k = 0., 0
+                               **{kk: float(v) for kk, v in res.items() if kk != 'loss'}, **(dict(recon_prompts=n_rc) if cfg.recon else {}), time=round(time.time() - t0, 1))
+                    log(**rec); run, k, n_rc = 0., 0, 0
                     if progress and cfg.print_every and (step % cfg.print_every == 0 or step == n_steps):
                         el = time.time() - t0
                         acc.print(f"stage {stage} epoch {ep} step {step}/{n_steps} | loss {rec['loss']:.3f} | {seen:,} prompts, {seen / max(el, 1e-9):.2f}/s | {el / 60:.1f} min")
