@@ -40,14 +40,18 @@ def plateau(folder: Path) -> dict | None:
     for line in (folder / 'log.jsonl').read_text().splitlines():
         r = json.loads(line)
         if r['kind'] == 'step': steps[r['global_step']] = r   # a resumed run logs steps again from its checkpoint: the last write counts
-        elif r['kind'] == 'valid': valid.append((r['prompts'], r['vhr1']))
+        elif r['kind'] == 'valid': valid.append((r['global_step'], r['prompts'], r['vhr1']))
+    recon, n = {}, 0   # stage 1's reconstruction prompts (TrainConfig.recon) answer a title: their steps are left out, and prompts count recommendation / PPT prompts only
+    for g in sorted(steps): n += steps[g].get('recon_prompts', 0); recon[g] = n
     windows = {}
-    for r in steps.values(): windows.setdefault((r['prompts'] - 1) // WINDOW, []).append(r.get('answer_loss', r['loss']))   # answer_loss: logged beside the total when extra loss terms are on
+    for g, r in steps.items():
+        if not r.get('recon_prompts'): windows.setdefault((r['prompts'] - recon[g] - 1) // WINDOW, []).append(r.get('answer_loss', r['loss']))   # answer_loss: logged beside the total when extra loss terms are on
+    valid = [(p - recon.get(g, 0), v) for g, p, v in valid]
     losses = [float(np.mean(windows[k])) for k in sorted(windows)]
     left = next((WINDOW * (k + 1) for k, l in enumerate(losses) if k and l < level - DROP * (1 - f)), None)   # window 0 is the warm-up's fall to the plateau
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
-    return dict(level=level, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] for r in steps.values()),
+    return dict(level=level, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
                 finished=metrics.exists(), test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
 
 

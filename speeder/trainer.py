@@ -41,7 +41,8 @@ class TrainConfig:
     train_candidates: tuple | None = None # candidates per training recommendation prompt in each stage, one per entry of `stages` (a candidate-count curriculum, an extra: e.g. (2, 3, 5)); None = the protocol's n_candidates throughout (valid and test always use the protocol's)
     copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
     ppt_halves: int = 0 # PPT taught by halves (an extra): in the run's first N epochs, counted over its stages, of every three PPT prompts one is the lookup (`PromptBuilder.locate`) and one the comparison with the triple named by letters (`ppt(refs='letters')`); 0: the paper's PPT prompts only
-    recon: int = 0 # reconstruction prompts added to each epoch of MPO stage 1 (the paper's stage-1 objective, Section 2.5: 'reconstruct item attributes from compressed textual representations'; `PromptBuilder.recon`: an item token alone, answer its title), items drawn uniformly from the catalogue, in micro-batches of their own spread evenly between the recommendation batches, which stay those of a run without them; a multiple of batch_size; 0: none
+    recon: int = 0 # reconstruction prompts added to each epoch of MPO stage 1, or of `recon_stages` (stage 1: the paper's stage-1 objective, Section 2.5: 'reconstruct item attributes from compressed textual representations'; `PromptBuilder.recon`: an item token alone, answer its title), items drawn uniformly from the catalogue, in micro-batches of their own spread evenly between the recommendation batches, which stay those of a run without them; a multiple of batch_size; 0: none
+    recon_stages: tuple = (1,) # the MPO stages whose epochs get those reconstruction prompts: (1,) the paper's; more (e.g. (1, 2, 3)) is an extra that keeps the item tokens readable as their items
     batch_size: int = 8 # prompts per micro-batch and process
     grad_accum: int = 4 # optimizer step every `grad_accum` batches (effective batch = batch_size * grad_accum * processes)
     processes: int = 1 # data-parallel processes (`speeder.experiment` starts them on this machine through `accelerate launch`; under a launcher of your own, its --num_processes). Each process takes every other micro-batch of the epoch's prompts, so 2 processes with batch_size 4 see the same prompts in each optimizer step as 1 with batch_size 8 (the same update where each process's loss weighs its prompts as one batch would: answers of one length, no teach / distill beside PPT, a prompt count that divides by batch_size × processes)
@@ -64,6 +65,8 @@ class TrainConfig:
         if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
         if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
         if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per stage-1 epoch, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
+        self.recon_stages = tuple(int(s) for s in self.recon_stages)
+        if not set(self.recon_stages) <= {1, 2, 3}: raise ValueError(f'TrainConfig.recon_stages={list(self.recon_stages)}: MPO stages, a subset of 1, 2, 3.')
         if self.train_candidates is not None:
             self.train_candidates = tuple(int(c) for c in self.train_candidates)
             if len(self.train_candidates) != len(self.stages) or not all(2 <= c <= 26 for c in self.train_candidates):
@@ -73,8 +76,8 @@ class TrainConfig:
         if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
 
     def epoch_prompts(self, stage: int) -> int:
-        "Training prompts in one epoch of `stage`: samples_per_epoch, plus the reconstruction prompts in stage 1."
-        return self.samples_per_epoch + (self.recon if stage == 1 else 0)
+        "Training prompts in one epoch of `stage`: samples_per_epoch, plus the reconstruction prompts in `recon_stages`."
+        return self.samples_per_epoch + (self.recon if stage in self.recon_stages else 0)
 
     def metric_for(self, model) -> str:
         "The metric that selects checkpoints for `model` (resolves 'auto' by its readout)."
@@ -116,7 +119,7 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
         out.append(dict(kind='ppt', seq=int(j), history=h, triple=list(t[0]), label=t[1], half=('locate', 'letters', None)[k % 3] if halves else None))   # None: the paper's PPT prompt
         k += 1
     out = [out[k] for k in rng.permutation(len(out))]
-    if stage != 1 or not cfg.recon: return out
+    if stage not in cfg.recon_stages or not cfg.recon: return out
     items = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch, 1]).integers(0, ds.n_items, cfg.recon)   # a stream of its own: the other samples stay those of a run without
     bs = cfg.batch_size; n_b, n_r = math.ceil(len(out) / bs), cfg.recon // bs
     before = np.floor(np.arange(n_r) * n_b / n_r).astype(int)   # reconstruction batch r goes before recommendation batch before[r]: spread evenly
