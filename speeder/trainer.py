@@ -64,7 +64,7 @@ class TrainConfig:
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
         if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
         if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
-        if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per stage-1 epoch, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
+        if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per epoch of recon_stages, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
         self.recon_stages = tuple(int(s) for s in self.recon_stages)
         if not set(self.recon_stages) <= {1, 2, 3}: raise ValueError(f'TrainConfig.recon_stages={list(self.recon_stages)}: MPO stages, a subset of 1, 2, 3.')
         if self.train_candidates is not None:
@@ -92,7 +92,7 @@ def plant_target(history: list, target: int, n_max: int, rng) -> list:
     return h
 
 def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int, epoch: int) -> list:
-    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label, half; in stage 1 with `recon`, kind 'recon': item), from train sequences only, seeded by (seed, stage, epoch)."
+    "The epoch's training samples as dicts (kind 'rec': seq, cut, history, candidates, label; kind 'ppt': seq, history, triple, label, half; with `recon`, in `recon_stages`, kind 'recon': item), from train sequences only, seeded by (seed, stage, epoch)."
     rng = np.random.default_rng([cfg.seed, STREAMS['train'], stage, epoch])   # its own stream, apart from the split / candidate / PPT streams
     sp, C = ds.train, (cfg.train_candidates[list(cfg.stages).index(stage)] if cfg.train_candidates else ds.protocol.n_candidates)
     seqs = sp.seqs
