@@ -131,3 +131,21 @@ def test_resume_refuses_another_process_count(tmp_path):
     state.write_text(json.dumps(dict(json.loads(state.read_text()), processes=2)))   # as a 2-process run saves it
     with pytest.raises(ValueError, match='--num_processes 2'):
         train(model, ds, tiny_cfg(), tmp_path / 'run', progress=False)
+
+
+def test_stage1_reconstruction_prompts_train_and_resume(tmp_path):
+    "Stage 1's reconstruction prompts (TrainConfig.recon): their own steps in stage 1 only, a finite title loss; with seq_residual and the E_s teacher (best's extras: recon batches have no history and no candidates); a run interrupted in stage 1 resumes to the same losses."
+    kw = dict(seq_residual=1.0, seq_residual_all_stages=True, teach=1.0)
+    cfg = lambda **k: tiny_cfg(stages=(1, 3), epochs=(1, 1), samples_per_epoch=16, recon=16, grad_accum=1, **k)
+    ds, model = tiny_setup(**kw)
+    train(model, ds, cfg(), tmp_path / 'full', progress=False)
+    steps = [r for r in map(json.loads, (tmp_path / 'full' / 'log.jsonl').read_text().splitlines()) if r['kind'] == 'step']
+    kinds = [(r['stage'], r['recon_prompts']) for r in steps]
+    assert kinds == [(1, 4), (1, 0)] * 4 + [(3, 0)] * 4   # batches of 4: one reconstruction batch before each recommendation batch in stage 1
+    assert all(math.isfinite(r['loss']) and r['loss'] > 0 for r in steps) and steps[-1]['prompts'] == 32 + 16
+    ref = _losses(tmp_path / 'full' / 'log.jsonl')
+    ds, model = tiny_setup(**kw)
+    train(model, ds, cfg(max_steps=3), tmp_path / 'run', progress=False)   # stopped in the middle of stage 1 (after a reconstruction step)
+    ds, model = tiny_setup(init_seed=1, **kw)
+    train(model, ds, cfg(), tmp_path / 'run', progress=False)
+    assert _losses(tmp_path / 'run' / 'log.jsonl') == ref
