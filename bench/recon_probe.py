@@ -9,6 +9,7 @@ plain LM head, as the paper's metrics are generated, and
 - exact: the generated title equals the item's (cut to `max_title_tokens` tokens, as the prompt's answer is; spaces
   and case ignored);
 - first word: the generated title's first word is the item's (e.g. "Star" of "Star Wars (1977)");
+- distinct: how many different titles it generates for those items (1: the tokens no longer tell the items apart);
 - CE: the answer tokens' cross-entropy in nats per token, teacher-forced (the training loss of these prompts);
   an untrained model starts near 7.
 
@@ -47,8 +48,8 @@ def measure(run_dir, n_items: int, batch: int = 32) -> dict:
     exact = [norm(t) == norm(g) for t, g in zip(texts, truth)]
     first = [bool(t.split()) and t.split()[0].lower() == g.split()[0].lower() for t, g in zip(texts, truth)]
     cfg = metrics['config']['train']
-    return dict(run=Path(run_dir).name, items=len(items), exact=float(np.mean(exact)), first_word=float(np.mean(first)),
-                ce=sum(c * n for c, n in ce) / sum(n for _, n in ce), recon=cfg.get('recon', 0),
+    return dict(run=Path(run_dir).name, items=len(items), exact=float(np.mean(exact)), first_word=float(np.mean(first)), distinct=len({norm(t) for t in texts}),
+                ce=sum(c * n for c, n in ce) / sum(n for _, n in ce), recon=cfg.get('recon', 0), recon_stages=', '.join(map(str, cfg.get('recon_stages', [1]))),
                 kept=f"stage {metrics.get('valid_best', {}).get('stage')} epoch {metrics.get('valid_best', {}).get('epoch')}",
                 valid_vhr1=metrics.get('valid_best', {}).get('vhr1'),
                 examples=[dict(title=g.strip(), generated=t.strip()) for t, g in list(zip(texts, truth))[:8]])
@@ -57,11 +58,11 @@ def measure(run_dir, n_items: int, batch: int = 32) -> dict:
 def table(rows: dict) -> str:
     md = ['Title reconstruction from the item token alone (`bench/recon_probe.py RUN_DIR ...`): the kept checkpoint of each run, '
           'a fixed sample of catalogue items, free greedy generation by the plain LM head. Exact: the whole title; first word: its first word; '
-          'CE: teacher-forced cross-entropy per answer token (about 7 untrained).', '',
-          '| run | reconstruction prompts per stage-1 epoch | kept checkpoint | valid VHR@1 there | items | exact | first word | CE (nats / token) |',
-          '|---|---|---|---|---|---|---|---|']
+          'distinct: different titles generated; CE: teacher-forced cross-entropy per answer token (about 7 untrained).', '',
+          '| run | reconstruction prompts per epoch | in stages | kept checkpoint | valid VHR@1 there | items | exact | first word | distinct | CE (nats / token) |',
+          '|---|---|---|---|---|---|---|---|---|---|']
     for r in rows.values():
-        md.append(f"| {r['run']} | {r['recon']:,} | {r['kept']} | {r['valid_vhr1']:.3f} | {r['items']} | {r['exact']:.3f} | {r['first_word']:.3f} | {r['ce']:.2f} |")
+        md.append(f"| {r['run']} | {r['recon']:,} | {r['recon_stages']} | {r['kept']} | {r['valid_vhr1']:.3f} | {r['items']} | {r['exact']:.3f} | {r['first_word']:.3f} | {r['distinct']} | {r['ce']:.2f} |")
     for r in rows.values():
         md += ['', f"{r['run']}, the first items (title → generated): " + '; '.join(f"{e['title']!r} → {e['generated']!r}" for e in r['examples'])]
     return '\n'.join(md) + '\n'
