@@ -48,7 +48,7 @@ def plateau(folder: Path) -> dict | None:
         if not r.get('recon_prompts'): windows.setdefault((r['prompts'] - recon[g] - 1) // WINDOW, []).append(r.get('answer_loss', r['loss']))   # answer_loss: logged beside the total when extra loss terms are on
     valid = [(p - recon.get(g, 0), v) for g, p, v in valid]
     losses = [float(np.mean(windows[k])) for k in sorted(windows)]
-    left = next((WINDOW * (k + 1) for k, l in enumerate(losses) if k and l < level - DROP * (1 - f)), None)   # window 0 is the warm-up's fall to the plateau
+    left = next((WINDOW * (k + 1) for k in sorted(windows) if k and np.mean(windows[k]) < level - DROP * (1 - f)), None)   # window 0 is the warm-up's fall to the plateau; by key (a window of mixed steps only is empty)
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
     return dict(level=level, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),

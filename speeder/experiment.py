@@ -180,6 +180,8 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
         if p['teach']: raise ValueError(f"method={p['method']!r} with teach={p['teach']}: the E_s teacher acts on Speeder's letter answer, and a baseline answers with a title; drop -p teach.")
+    if p['recon'] and (p['method'] != 'speeder' or 'sequential' in tuple(p['prior'])):   # a reconstruction prompt has no history for the sequential prior to read (untested there)
+        raise ValueError(f"recon={p['recon']}: reconstruction prompts are Speeder's (its item token alone) and are not combined with the 'sequential' score prior; drop -p recon, or the prior.")
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], teach=p['teach'], history_query=p['history_query'], guide=p['guide'],
                           mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], dropout=p['mrc_dropout']),
@@ -329,6 +331,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
     from speeder.trainer import main_threads, pick_precision, train
     state = PartialState(cpu=not torch.cuda.is_available(), timeout=timedelta(hours=3))   # long: the others wait while the main process computes features and tests
     if state.num_processes == 1 and cfg.train.processes > 1: return _launch(cfg, progress)
+    code = code_version()   # the code this sitting starts with (a checkout changed while the run trains is not what it ran)
     if state.num_processes > 1 and cfg.train.processes != state.num_processes:   # under a launcher of your own
         if cfg.train.processes != 1: raise ValueError(f'processes={cfg.train.processes}, but this run was launched on {state.num_processes} processes: drop processes (a launcher of your own decides) or run without the launcher.')
         cfg = replace(cfg, train=replace(cfg.train, processes=state.num_processes))   # the saved settings say how many processes trained the run
@@ -359,7 +362,7 @@ def run_experiment(cfg: ExperimentConfig, progress: bool = True) -> dict | None:
                    popularity_test_hr1=pop, sasrec_test_hr1=sasrec, random_hr1=1 / ds.protocol.n_candidates, wall_time_s=round(time.time() - t_start + summary['earlier_sittings_s'], 1),   # earlier sittings: their training up to the last checkpoint
                    train_time_s=summary['train_time_s'], train_prompts=summary['prompts'], train_prompts_per_s=summary['prompts_per_s'],
                    precision=summary['precision'], processes=summary['processes'], device=str(best.device), config=asdict(cfg), n_test=len(ds.test),
-                   code=code_version(), machine=machine(), features={m: fingerprint(f.x) for m, f in feats.items()})
+                   code=code, machine=machine(), features={m: fingerprint(f.x) for m, f in feats.items()})
     atomic_write_json(run_dir / 'metrics.json', metrics, indent=1)
     sas = f', SASRec {sasrec:.3f}' if sasrec is not None else ''
     line = (f"pointer-guided VHR@1 {test['guided_vhr1']:.3f} (the workspace's decoder); " if 'guided_vhr1' in test else '') + f"the paper's VHR@1 {test['vhr1']:.3f} (ValidRatio {test['valid_ratio']:.3f})"

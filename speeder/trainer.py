@@ -65,6 +65,7 @@ class TrainConfig:
         if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
         if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
         if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per epoch of recon_stages, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
+        if self.recon and self.processes > 1: raise ValueError(f'TrainConfig.recon={self.recon} with processes={self.processes}: not supported yet (a reconstruction micro-batch on one process would share an optimizer step with a recommendation one on another, unlike one process); use one process, or recon=0.')
         self.recon_stages = tuple(int(s) for s in self.recon_stages)
         if not set(self.recon_stages) <= {1, 2, 3}: raise ValueError(f'TrainConfig.recon_stages={list(self.recon_stages)}: MPO stages, a subset of 1, 2, 3.')
         if self.train_candidates is not None:
