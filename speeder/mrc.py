@@ -28,11 +28,14 @@ class MRCConfig:
     dropout: float = 0.1
     d_llm: int = 576 # the LLM's hidden size (SmolLM2-135M: 576)
     gate: str = 'tanh' # gate on the modalities after the anchor (text, as a rule): 'tanh' (Eq. 18), 'relu' or 'none' (ablations)
+    gate_init: str = 'random' # how A^tan starts (the paper does not say): 'random' (PyTorch's default: the gate passes about 12 % of the branch at first) or 'open' (weights 0, bias 2: tanh(2) = 0.96 on every coordinate, so the branch passes nearly whole, its geometry kept, and A^tan learns from there)
     modalities: tuple = MODALITIES # modalities the model is built for
 
     def __post_init__(self):
         self.modalities = tuple(self.modalities)   # a list when read back from JSON
         if self.gate not in ('tanh', 'relu', 'none'): raise ValueError(f"MRCConfig.gate={self.gate!r}: choose 'tanh', 'relu' or 'none'.")
+        if self.gate_init not in ('random', 'open'): raise ValueError(f"MRCConfig.gate_init={self.gate_init!r}: choose 'random' or 'open'.")
+        if self.gate_init == 'open' and self.gate != 'tanh': raise ValueError(f"MRCConfig.gate_init='open' sets A^tan of the tanh gate (Eq. 18); gate={self.gate!r} has {'no A^tan' if self.gate == 'none' else 'no tanh'}: use gate='tanh'.")
         bad = set(self.modalities) - set(MODALITIES)
         if bad or not self.modalities: raise ValueError(f"MRCConfig.modalities={self.modalities}: use a non-empty subset of {MODALITIES}.")
         if self.d_f % self.heads: raise ValueError(f"MRCConfig.d_f={self.d_f} must be divisible by heads={self.heads}.")
@@ -49,11 +52,13 @@ def adapter(d_in: int, d_out: int, hidden: int | None = None) -> nn.Sequential:
     return nn.Sequential(nn.LayerNorm(d_in), nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
 
 class Gate(nn.Module):
-    "Eq. 18: e = tanh(A^tan(e)) * e (A^tan one linear layer), plus the modality's presence rho = tanh(alpha), alpha = 0 at first: closed; 'relu' and 'none' are ablations."
-    def __init__(self, d: int, kind: str = 'tanh'):
+    "Eq. 18: e = tanh(A^tan(e)) * e (A^tan one linear layer; `init` 'open': weights 0, bias 2), plus the modality's presence rho = tanh(alpha), alpha = 0 at first: closed; 'relu' and 'none' are ablations."
+    def __init__(self, d: int, kind: str = 'tanh', init: str = 'random'):
         super().__init__()
         self.kind = kind
         self.proj = nn.Linear(d, d) if kind != 'none' else None
+        if init == 'open':   # tanh(0 * e + 2) = 0.96 everywhere: the content passes nearly whole until A^tan learns otherwise
+            with torch.no_grad(): self.proj.weight.zero_(); self.proj.bias.fill_(2.)
         self.alpha = nn.Parameter(torch.zeros(())) if kind != 'none' else None   # kept >= 0 by `project_`
         self.register_buffer('one', torch.ones(()), persistent=False)                # 'none': presence 1, on the model's device
     def forward(self, e):
@@ -115,7 +120,7 @@ class MRC(nn.Module):
         super().__init__()
         self.cfg = cfg; ms = cfg.modalities
         self.adapters = nn.ModuleDict({m: adapter(cfg.dims[m], cfg.d_f) for m in ms})                 # A_t, A_v, A_s
-        self.gates = nn.ModuleDict({m: Gate(cfg.d_f, cfg.gate) for m in ms if m != cfg.anchor})        # A^tan_v, A^tan_s (text is the anchor)
+        self.gates = nn.ModuleDict({m: Gate(cfg.d_f, cfg.gate, cfg.gate_init) for m in ms if m != cfg.anchor})   # A^tan_v, A^tan_s (text is the anchor)
         self.type_emb = nn.Parameter(torch.zeros(len(ms), cfg.d_f))                                     # which token is which modality
         self.mome = nn.ModuleList([MoMELayer(cfg.d_f, cfg.heads, ms, hard=True, mult=cfg.expert_mult, dropout=cfg.dropout) for _ in range(cfg.l1)] +
                                   [MoMELayer(cfg.d_f, cfg.heads, ms, hard=False, mult=cfg.expert_mult, dropout=cfg.dropout) for _ in range(cfg.l2)])
