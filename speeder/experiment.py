@@ -43,7 +43,7 @@ PARAMS = dict(   # name: (default, help)
     ppl=(True, 'Position Prompt Learning'),
     index_prompts=(False, "add to each candidate's item token a learnt prompt started at its index token's embedding (an extra; README 'Index prompts')"),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
-    gate_init=('random', "how Eq. 18's A^tan starts (the paper does not say): 'random' (PyTorch's default: about 12 % of the branch passes at first) or 'open' (weights 0, bias 2: 96 % passes, with its geometry; README 'An open gate')"),
+    gate_init=('random', "how Eq. 18's A^tan starts (the paper does not say): 'random' (PyTorch's default: about 12 % of the branch passes at first) or 'open' (weights 0, bias 2: 96 % passes, with its geometry; README 'An open gate, unscaled tokens, and PPT at length')"),
     method=('speeder', "'speeder', or an LLM baseline trained by the same trainer, backbone and prompt budget: 'llara' (titles + SASRec ID tokens), 'tallrec' (titles only); baselines take config='paper'"),
     config=('best', "named configuration: 'paper' (the paper's exact Speeder), 'best' (this workspace's best on valid by the paper's metric) or 'pointer' (the pointer head with score priors); every parameter whose default is None takes its value"),
     readout=(None, "what score ranks: 'index' (paper: the LM head's letter logits) or 'candidate' (a pointer head; an extra)"),
@@ -55,7 +55,7 @@ PARAMS = dict(   # name: (default, help)
     teach=(None, "weight of a KL term teaching the LM head's letters the E_s nearest-mean rule's distribution, a fixed teacher (an extra; needs seq_residual; README 'A teacher for the letter'); None: as config says"),
     train_candidates=(None, 'candidates per training recommendation prompt in each MPO stage run, e.g. [2, 3, 5] (a candidate-count curriculum, an extra); None: the protocol\'s 5 throughout (valid and test always use 5)'),
     copy_frac=(0.0, 'fraction of training recommendation prompts whose target is also placed in the history (a copy curriculum, an extra)'),
-    normalize_items=(True, "scale each item token to the LLM's mean word-embedding norm (this workspace's choice); False: MRC's output A_f(...) as it is, as Eq. 10 writes it (README 'An open gate')"),
+    normalize_items=(True, "scale each item token to the LLM's mean word-embedding norm (this workspace's choice); False: MRC's output A_f(...) as it is, as Eq. 10 writes it (Speeder only; not with seq_residual, center_items or whiten_items, which reshape it; README 'An open gate, unscaled tokens, and PPT at length')"),
     center_items=(False, 'standardise item tokens across items (BatchNorm without affine) before scaling them to the word-embedding norm'),
     whiten_items=(False, "ZCA-whiten item tokens over the catalogue before scaling them to the word-embedding norm (an extra; README 'Item tokens the LLM can tell apart')"),
     seq_residual=(None, "weight of each item's own E_s (centred, fixed random rotation into the LLM's width) added to its MRC token once the sequential modality is active (an extra; README 'Item tokens that carry E_s'); 0: off; None: as config says"),
@@ -182,6 +182,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         if p['config'] != 'paper': raise ValueError(f"method={p['method']!r} takes config='paper' (the other configurations' extras act on Speeder's item tokens or its pointer head); add -p config paper.")
         p['ppt'] = False
         if p['teach']: raise ValueError(f"method={p['method']!r} with teach={p['teach']}: the E_s teacher acts on Speeder's letter answer, and a baseline answers with a title; drop -p teach.")
+    if not p['normalize_items'] and p['method'] != 'speeder': raise ValueError(f"normalize_items=False acts on Speeder's MRC tokens (Eq. 10); method={p['method']!r} has its own: drop -p normalize_items.")
     if p['recon'] and (p['method'] != 'speeder' or 'sequential' in tuple(p['prior'])):   # a reconstruction prompt has no history for the sequential prior to read (untested there)
         raise ValueError(f"recon={p['recon']}: reconstruction prompts are Speeder's (its item token alone) and are not combined with the 'sequential' score prior; drop -p recon, or the prior.")
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], normalize_items=p['normalize_items'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],

@@ -64,6 +64,8 @@ class SpeederConfig:
         if self.seq_residual_all_stages and not self.seq_residual: raise ValueError('SpeederConfig.seq_residual_all_stages needs seq_residual > 0.')
         if self.teach and not self.seq_residual: raise ValueError("SpeederConfig.teach reads the centred E_s of seq_residual: set seq_residual > 0 (or teach=0).")
         if self.seq_residual and (self.center_items or self.whiten_items): raise ValueError('SpeederConfig: seq_residual adds E_s to unit-norm MRC tokens; it is not combined with center_items or whiten_items.')
+        if not self.normalize_items and (self.seq_residual or self.center_items or self.whiten_items):
+            raise ValueError('SpeederConfig: normalize_items=False feeds the item encoder\'s output as it is (Eq. 10); seq_residual, center_items and whiten_items reshape it first, so they are not combined with it: keep normalize_items=True, or drop them (config best has seq_residual 1: use config paper).')
         if set(self.prior) - {'popularity', 'sequential'}: raise ValueError(f"SpeederConfig.prior={self.prior}: a subset of ('popularity', 'sequential').")
         extras = [k for k in ('prior', 'distill', 'guide') if getattr(self, k)]
         if extras and self.readout != 'candidate': raise ValueError(f"SpeederConfig {extras} act on the pointer head: they need readout='candidate'.")
