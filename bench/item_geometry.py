@@ -7,7 +7,7 @@ tokens (as `item_tokens` gives them, after normalisation; what the LLM sees), an
 the component common to all items against the mean norm of what is left per item. Tokens that all point one way
 (cosine near 1) cannot tell items apart, whatever the LLM learns. Also MRC's gate presences (0 = the modality is
 closed) and how far the tokens keep E_s's geometry: the correlation between two items' token cosine and their E_s
-cosine (centred), over about 400 items. Written to bench/results/item_geometry.md (or --out).
+cosine (centred), over about 400 items; and the norm of the tokens the LLM reads against its word embeddings' mean norm. Written to bench/results/item_geometry.md (or --out).
 """
 import argparse, json
 from pathlib import Path
@@ -44,7 +44,8 @@ def geometry(run, init: bool = False) -> dict:
             e = torch.nn.functional.normalize(es.x.float() - es.x.float().mean(0), dim=-1)[k]
             agree = torch.corrcoef(torch.stack([(tn[k] @ tn[k].T)[off], (e @ e.T)[off]]))[0, 1].item()
     return dict(run=str(run), method=m.method, center_items=m.cfg.center_items, cos_mean=cs.mean().item(), cos_p95=cs.quantile(0.95).item(),
-                common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item(), presence=presence, agree=agree)
+                common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item(), presence=presence, agree=agree,
+                read_norm=t.norm(dim=-1).mean().item(), word_norm=m.token_norm)
 
 
 if __name__ == '__main__':
@@ -54,9 +55,9 @@ if __name__ == '__main__':
     a = ap.parse_args()
     rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
     md = [f'Item-token geometry of trained models (best checkpoints). Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
-          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence | cosines\' correlation with E_s\'s |', '|---|---|---|---|---|---|---|---|---|']
+          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | |")
+        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | |")
         else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} | "
-                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} |")
+                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} | {r['read_norm']:.2f} | {r['word_norm']:.2f} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
