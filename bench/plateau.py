@@ -7,9 +7,13 @@
 A Speeder run answers a letter and then end of text; the training loss is the mean over those two answer tokens.
 While the LM head guesses the letter uniformly among the m candidates (end of text learnt) that loss is ln(m) / 2 = 0.80
 for m = 5 — the plateau every `best`-like run first sits on; PPT prompts (yes / no, never learnt in any run so far) sit
-at ln(2) / 2, so a run with a share f of PPT prompts plateaus at (1 - f) ln(m) / 2 + f ln(2) / 2. A run has *left* the
+at ln(2) / 2, so a run with a share f of PPT prompts plateaus at (1 - f) ln(m) / 2 + f ln(2) / 2. In the epochs where
+PPT is taught by halves (`TrainConfig.ppt_halves`) a third of the PPT prompts are lookups, which answer one of the
+history's n_max letters (ln(n_max) / 2 at chance), so the level there is (1 - f) ln(m) / 2 + f (ln(n_max) + 2 ln(2)) / 6
+(0.62 for f = 1 and n_max = 10; histories shorter than n_max make it a little lower); each window is held to the mean
+level of its steps, and the halves epochs' mean answer loss (after the first window) is reported beside their level. A run has *left* the
 plateau by the end of the first window of 600 training prompts whose mean answer loss is 0.05 (1 - f) below that level
-(the letter's loss about 0.1 nats under chance): an upper bound, to within a window; the first window (the warm-up's
+(the letter's loss about 0.1 nats under chance; a run of PPT prompts only, f = 1: 0.05 below, yes / no 0.1 nats under chance): an upper bound, to within a window; the first window (the warm-up's
 fall onto the plateau) is not counted, so `1,200` means "by 1,200". `never`: no window of a finished run is; `not yet`:
 an unfinished run (no metrics.json, only with --local). Read from each run's `log.jsonl` (per-step answer loss — the
 loss itself where the run has no extra loss terms —, prompts seen),
@@ -26,7 +30,7 @@ from speeder.data import Protocol
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 600   # training prompts per loss window
-DROP = 0.05    # how far below the plateau (per recommendation prompt share) a window must fall
+DROP = 0.05    # how far below the plateau (per recommendation prompt share; runs of PPT prompts only: in full) a window must fall
 
 
 def plateau(folder: Path) -> dict | None:
@@ -36,6 +40,10 @@ def plateau(folder: Path) -> dict | None:
     m = cfg.get('options', {}).get('n_candidates', Protocol.n_candidates)
     f = cfg['train']['ppt_frac'] if cfg['train']['ppt'] else 0.0
     level = (1 - f) * math.log(m) / 2 + f * math.log(2) / 2
+    halves, n_max = cfg['train'].get('ppt_halves', 0), cfg['model']['n_max']
+    halves_level = (1 - f) * math.log(m) / 2 + f * (math.log(n_max) + 2 * math.log(2)) / 6
+    before = dict(zip(cfg['train']['stages'], np.cumsum([0] + list(cfg['train']['epochs'][:-1]))))   # epochs run before each stage
+    in_halves = lambda r: before[r['stage']] + r['epoch'] < halves   # as `speeder.trainer` decides it
     steps, valid = {}, []
     for line in (folder / 'log.jsonl').read_text().splitlines():
         r = json.loads(line)
@@ -43,16 +51,24 @@ def plateau(folder: Path) -> dict | None:
         elif r['kind'] == 'valid': valid.append((r['global_step'], r['prompts'], r['vhr1']))
     recon, n = {}, 0   # stage 1's reconstruction prompts (TrainConfig.recon) answer a title: their steps are left out, and prompts count recommendation / PPT prompts only
     for g in sorted(steps): n += steps[g].get('recon_prompts', 0); recon[g] = n
-    windows = {}
+    windows, levels, half_losses = {}, {}, []
     for g, r in steps.items():
-        if not r.get('recon_prompts'): windows.setdefault((r['prompts'] - recon[g] - 1) // WINDOW, []).append(r.get('answer_loss', r['loss']))   # answer_loss: logged beside the total when extra loss terms are on
+        if r.get('recon_prompts'): continue
+        k, loss = (r['prompts'] - recon[g] - 1) // WINDOW, r.get('answer_loss', r['loss'])   # answer_loss: logged beside the total when extra loss terms are on
+        windows.setdefault(k, []).append(loss); levels.setdefault(k, []).append(halves_level if in_halves(r) else level)
+        if in_halves(r) and k: half_losses.append(loss)   # after the warm-up's window, as for leaving
     valid = [(p - recon.get(g, 0), v) for g, p, v in valid]
     losses = [float(np.mean(windows[k])) for k in sorted(windows)]
-    left = next((WINDOW * (k + 1) for k in sorted(windows) if k and np.mean(windows[k]) < level - DROP * (1 - f)), None)   # window 0 is the warm-up's fall to the plateau; by key (a window of mixed steps only is empty)
+    left = next((WINDOW * (k + 1) for k in sorted(windows) if k and np.mean(windows[k]) < np.mean(levels[k]) - DROP * ((1 - f) or 1)), None)   # window 0 is the warm-up's fall to the plateau; by key (a window of mixed steps only is empty)
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
-    return dict(level=level, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
+    return dict(level=level, halves=halves, halves_level=halves_level if halves else None, halves_loss=float(np.mean(half_losses)) if half_losses else None, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
                 finished=metrics.exists(), test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
+
+
+def halves_cell(p: dict) -> str:
+    "'N: loss / level' over the run's first N epochs, where PPT is taught by halves; '—' where it is not."
+    return '—' if not p['halves'] else '%d: %.3f / %.3f' % (p['halves'], p['halves_loss'], p['halves_level'])
 
 
 def main():
@@ -70,13 +86,13 @@ def main():
     lines = [f'# The answer-loss plateau, per run ({a.dataset})', '',
              f'Command: `.venv/bin/python bench/plateau.py{" --local" if a.local else ""}{" --match " + " ".join(a.match) if a.match else ""}`.'
              f'{" Runs in runs/ of the machine that wrote this are included." if a.local else " Committed records only."} Plateau: (1 - f) ln(5) / 2 + f ln(2) / 2 '
-             f'for a share f of PPT prompts (0.80 without PPT). Left by: the end of the first {WINDOW}-prompt window (after the first) whose mean answer '
-             f'loss is {DROP} (1 - f) below it (`not yet`: an unfinished run). Valid: the plain LM head\'s VHR@1 at each validation; test: the kept checkpoint\'s, read once by the run.', '',
-             '| run | layout | lr LoRA | stages | PPT share | prompts | left the plateau by (prompts) | valid VHR@1 at the validations | test VHR@1 | loss per window |',
-             '|---|---|---|---|---|---|---|---|---|---|']
+             f'for a share f of PPT prompts (0.80 without PPT); in the epochs that teach PPT by halves, (1 - f) ln(5) / 2 + f (ln(10) + 2 ln(2)) / 6, their mean answer loss beside it. Left by: the end of the first {WINDOW}-prompt window (after the first) whose mean answer '
+             f'loss is {DROP} (1 - f) below it ({DROP} for PPT prompts only, f = 1; `not yet`: an unfinished run). Valid: the plain LM head\'s VHR@1 at each validation; test: the kept checkpoint\'s, read once by the run.', '',
+             '| run | layout | lr LoRA | stages | PPT share | halves epochs: loss / plateau | prompts | left the plateau by (prompts) | valid VHR@1 at the validations | test VHR@1 | loss per window |',
+             '|---|---|---|---|---|---|---|---|---|---|---|']
     for name, p in sorted(rows):
         v = ' / '.join(f'{x:.2f}' for _, x in sorted(p['valid'].items()))
-        lines.append(f"| {name} | {p['layout']} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g} | {p['prompts']:,} | "
+        lines.append(f"| {name} | {p['layout']} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g} | {halves_cell(p)} | {p['prompts']:,} | "
                      f"{format(p['left'], ',') if p['left'] else 'never' if p['finished'] else 'not yet'} | {v} | {'—' if p['test'] is None else format(p['test'], '.3f')} | "
                      f"{' '.join(f'{l:.2f}' for l in p['losses'])} |")
     out = ROOT / a.out

@@ -126,6 +126,18 @@ def test_plateau_on_records():
     assert plateau(ROOT / 'bench/results/paper_tables_runs/ml-100k/main/t2-llara-seed0') is None   # titles as answers: no letter plateau
 
 
+def test_plateau_with_ppt_halves():
+    "bench/plateau.py where PPT is taught by halves (README 'An open gate, unscaled tokens, and PPT at length'): PPT prompts only, through MPO, sits at the halves' level (0.64 against 0.615) and never leaves; with E_s weighted 3 it does."
+    sys.path.insert(0, str(ROOT / 'bench'))
+    from plateau import plateau
+    rec = ROOT / 'bench/results/train_runs_records/ml-100k'
+    stuck, learnt = plateau(rec / 'best-pptonly-halves3-seed0'), plateau(rec / 'best-pptonly-halves3-seqres3-seed0')
+    assert stuck['halves'] == 3 and stuck['halves_level'] == pytest.approx((np.log(10) + 2 * np.log(2)) / 6) and stuck['level'] == pytest.approx(np.log(2) / 2)
+    assert stuck['halves_loss'] == pytest.approx(0.643, abs=0.0005) and stuck['left'] is None
+    assert learnt['halves_loss'] < learnt['halves_level'] and learnt['left'] == 2400
+    assert plateau(rec / 'best-seed0')['halves_level'] is None
+
+
 def test_plateau_counts_in_readme():
     "The README's count (\"The plateau, and the layout that shortens it\"): of the 31 committed runs of `best` (its reruns on other features included) and its ablations without PPT, 25 left the plateau after 2,400-7,200 prompts, 6 never did."
     sys.path.insert(0, str(ROOT / 'bench'))
