@@ -250,6 +250,7 @@ def collect():
         a = d['args']
         md.append(f"    .venv/bin/python bench/letter_probe.py --tag {tag}{' --task ' + a['task'] if a.get('task', 'copy') != 'copy' else ''}{' --refs letters' if a.get('refs') == 'letters' else ''}{' --halves ' + str(a['halves']) if a.get('halves') else ''} --tokens {a['tokens']}{' --center' if a['center'] else ''} --lr {a['lr']:g} --lr-items {a['lr_items']:g} "
                   f"--mrc-dropout {a['mrc_dropout']:g} --steps {a['steps']}" + (f" --copy {a['copy']:g}" if a['copy'] != 1 else '') + (f" --n-eval {a['n_eval']}" if a['n_eval'] != 160 else '')
+                  + (f" --every {a['every']}" if a['every'] != 50 else '') + (f" --batch {a['batch']}" if a['batch'] != 8 else '')
                   + (f"   # stopped by hand after step {a['stopped_by_hand_after']}" if 'stopped_by_hand_after' in a else ''))
     (ROOT / 'bench' / 'results' / 'letter_probe.md').write_text('\n'.join(md) + '\n'); print('\n'.join(md))
 
