@@ -7,7 +7,8 @@ every modality active (MPO stage 3). For each gate variant (and $A^{tan}$'s init
 gate; the correlation of two items' cosines there with their $E_s$ cosine, and how much the gate shrinks the vectors),
 then the item token: the raw MRC output of every catalogue item is centred over
 the catalogue, and two items' cosine is correlated with the cosine of their centred frozen features ($E_s$, text),
-over about 400 items; also the norm of the component common to all items against the per-item part. A token whose
+over about 400 items; also the tokens' mean norm (what the LLM reads when nothing rescales them, `normalize_items=False`)
+and the norm of the component common to all items against the per-item part. A token whose
 cosines do not follow $E_s$'s cannot hand $E_s$'s geometry (items that co-occur lie close) to the LLM, however the
 gate opens later. Written to bench/results/mrc_init_geometry.md (or --out).
 """
@@ -47,7 +48,7 @@ def probe(gate: str, gate_init: str, presence, seed: int, dataset: str, ds, feat
     corr = lambda a, b: torch.corrcoef(torch.stack([a, b]))[0, 1].item()
     t, es = cosines(x), cosines(f['sequential'].x.float())
     return dict(branch_in=corr(cosines(e), es), branch_out=corr(cosines(g), es), shrink=(g.norm(dim=-1) / e.norm(dim=-1)).mean().item(),
-                common=x.mean(0).norm().item(), item=(x - x.mean(0)).norm(dim=-1).mean().item(), presence=' / '.join(f'{n} {float(g.presence()):.2f}' for n, g in m.items.gates.items()),
+                norm=x.norm(dim=-1).mean().item(), common=x.mean(0).norm().item(), item=(x - x.mean(0)).norm(dim=-1).mean().item(), presence=' / '.join(f'{n} {float(g.presence()):.2f}' for n, g in m.items.gates.items()),
                 es=corr(t, es), text=corr(t, cosines(f['text'].x.float())),
                 vision=corr(t, cosines(f['vision'].x.float())) if 'vision' in f else None)
 
@@ -64,8 +65,8 @@ if __name__ == '__main__':
     feats = _features(cfg, ds, False)
     md = [f'MRC item tokens before training (config paper, seed {a.seed}, {a.dataset}, every modality active). Command: `.venv/bin/python bench/mrc_init_geometry.py --seed {a.seed}'
           f'{"" if a.dataset == "ml-100k" else " --dataset " + a.dataset}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
-          '| gate | presence (vision / sequential) | $E_s$ branch: after $A_s$ | after the gate | gate output norm / input norm | item token: common component norm | per-item part norm | cosines\' correlation with $E_s$\'s | with the text features\' | with the posters\' |', '|---|---|---|---|---|---|---|---|---|---|']
+          '| gate | presence (vision / sequential) | $E_s$ branch: after $A_s$ | after the gate | gate output norm / input norm | item token: mean norm | common component norm | per-item part norm | cosines\' correlation with $E_s$\'s | with the text features\' | with the posters\' |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for label, gate, gate_init, presence in VARIANTS:
         r = probe(gate, gate_init, presence, a.seed, a.dataset, ds, feats); print(label, json.dumps(r), flush=True)
-        md.append(f"| {label} | {r['presence']} | {r['branch_in']:.3f} | {r['branch_out']:.3f} | {r['shrink']:.3f} | {r['common']:.2f} | {r['item']:.2f} | **{r['es']:.3f}** | {r['text']:.3f} | {'—' if r['vision'] is None else format(r['vision'], '.3f')} |")
+        md.append(f"| {label} | {r['presence']} | {r['branch_in']:.3f} | {r['branch_out']:.3f} | {r['shrink']:.3f} | {r['norm']:.2f} | {r['common']:.2f} | {r['item']:.2f} | **{r['es']:.3f}** | {r['text']:.3f} | {'—' if r['vision'] is None else format(r['vision'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
