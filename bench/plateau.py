@@ -13,9 +13,11 @@ history's n_max letters (ln(n_max) / 2 at chance), so the level there is (1 - f)
 (0.62 for f = 1 and n_max = 10; histories shorter than n_max make it a little lower); each window is held to the mean
 level of its steps, and the halves epochs' mean answer loss (after the first window) is reported beside their level. A run has *left* the
 plateau by the end of the first window of 600 training prompts whose mean answer loss is 0.05 (1 - f) below that level
-(the letter's loss about 0.1 nats under chance; a run of PPT prompts only, f = 1: 0.05 below, yes / no 0.1 nats under chance): an upper bound, to within a window; the first window (the warm-up's
-fall onto the plateau) is not counted, so `1,200` means "by 1,200". `never`: no window of a finished run is; `not yet`:
-an unfinished run (no metrics.json, only with --local). Read from each run's `log.jsonl` (per-step answer loss — the
+(the letter's loss about 0.1 nats under chance; a run of PPT prompts only, f = 1: 0.05 below, yes / no 0.1 nats under chance):
+an upper bound, to within a window; the first window (the warm-up's fall onto the plateau) is not counted, so `1,200`
+means "by 1,200". `never`: no window of a finished run is; `not yet`: an unfinished run (no metrics.json, only with
+--local). A run that trains PPT prompts alone first (`TrainConfig.ppt_first`) has f = 1 in those epochs and is read
+for leaving only after them: the plateau of its recommendation prompts. Read from each run's `log.jsonl` (per-step answer loss — the
 loss itself where the run has no extra loss terms —, prompts seen),
 valid VHR@1 from its validations; finished runs also give the test VHR@1 of the checkpoint kept on valid (read once by
 the run itself; nothing here re-tests). Writes bench/results/plateau.md.
@@ -39,11 +41,13 @@ def plateau(folder: Path) -> dict | None:
     if cfg['method'] != 'speeder' or cfg['model']['readout'] != 'index': return None
     m = cfg.get('options', {}).get('n_candidates', Protocol.n_candidates)
     f = cfg['train']['ppt_frac'] if cfg['train']['ppt'] else 0.0
-    level = (1 - f) * math.log(m) / 2 + f * math.log(2) / 2
-    halves, n_max = cfg['train'].get('ppt_halves', 0), cfg['model']['n_max']
-    halves_level = (1 - f) * math.log(m) / 2 + f * (math.log(n_max) + 2 * math.log(2)) / 6
+    plateau_at = lambda f, halves: (1 - f) * math.log(m) / 2 + f * ((math.log(n_max) + 2 * math.log(2)) / 6 if halves else math.log(2) / 2)
+    halves, first, n_max = cfg['train'].get('ppt_halves', 0), cfg['train'].get('ppt_first', 0), cfg['model']['n_max']
+    level, halves_level = plateau_at(f, False), plateau_at(f, True)
     before = dict(zip(cfg['train']['stages'], np.cumsum([0] + list(cfg['train']['epochs'][:-1]))))   # epochs run before each stage
     in_halves = lambda r: before[r['stage']] + r['epoch'] < halves   # as `speeder.trainer` decides it
+    in_first = lambda r: before[r['stage']] + r['epoch'] < first     # PPT prompts only (TrainConfig.ppt_first)
+    share = lambda r: 1.0 if in_first(r) else f
     steps, valid = {}, []
     for line in (folder / 'log.jsonl').read_text().splitlines():
         r = json.loads(line)
@@ -51,18 +55,19 @@ def plateau(folder: Path) -> dict | None:
         elif r['kind'] == 'valid': valid.append((r['global_step'], r['prompts'], r['vhr1']))
     recon, n = {}, 0   # stage 1's reconstruction prompts (TrainConfig.recon) answer a title: their steps are left out, and prompts count recommendation / PPT prompts only
     for g in sorted(steps): n += steps[g].get('recon_prompts', 0); recon[g] = n
-    windows, levels, half_losses = {}, {}, []
+    windows, levels, firsts, half_losses = {}, {}, {}, []
     for g, r in steps.items():
         if r.get('recon_prompts'): continue
         k, loss = (r['prompts'] - recon[g] - 1) // WINDOW, r.get('answer_loss', r['loss'])   # answer_loss: logged beside the total when extra loss terms are on
-        windows.setdefault(k, []).append(loss); levels.setdefault(k, []).append(halves_level if in_halves(r) else level)
+        windows.setdefault(k, []).append(loss); firsts.setdefault(k, []).append(in_first(r))
+        levels.setdefault(k, []).append(plateau_at(share(r), in_halves(r)) - DROP * ((1 - share(r)) or 1))   # the level a window must fall below
         if in_halves(r) and k: half_losses.append(loss)   # after the warm-up's window, as for leaving
     valid = [(p - recon.get(g, 0), v) for g, p, v in valid]
     losses = [float(np.mean(windows[k])) for k in sorted(windows)]
-    left = next((WINDOW * (k + 1) for k in sorted(windows) if k and np.mean(windows[k]) < np.mean(levels[k]) - DROP * ((1 - f) or 1)), None)   # window 0 is the warm-up's fall to the plateau; by key (a window of mixed steps only is empty)
+    left = next((WINDOW * (k + 1) for k in sorted(windows) if k and not any(firsts[k]) and np.mean(windows[k]) < np.mean(levels[k])), None)   # window 0 is the warm-up's fall to the plateau; by key (a window of mixed steps only is empty); after the PPT-first epochs
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
-    return dict(level=level, halves=halves, halves_level=halves_level if halves else None, halves_loss=float(np.mean(half_losses)) if half_losses else None, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
+    return dict(level=level, halves=halves, ppt_first=first, halves_level=halves_level if halves else None, halves_loss=float(np.mean(half_losses)) if half_losses else None, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
                 finished=metrics.exists(), test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
 
 

@@ -38,6 +38,7 @@ PARAMS = dict(   # name: (default, help)
     ppt=(None, 'mix in Position Proxy Task prompts; None: as config says'),
     ppt_frac=(0.2, 'fraction of training prompts that are PPT prompts when ppt is on (the paper does not give it); 1.0: PPT alone (a probe of whether PPT is learnt)'),
     ppt_halves=(0, "PPT taught by halves (an extra; README 'PPT, taught by halves'): in the run's first N epochs two PPT prompts in three are its lookup or its comparison by letters; 0: the paper's PPT only"),
+    ppt_first=(0, "PPT first (an extra; README 'PPT first, then recommendation'): the run's first N epochs are PPT prompts only, the later ones mix them in at ppt_frac; 0: ppt_frac throughout"),
     recon=(0, "reconstruction prompts added to each epoch of MPO stage 1, the paper's stage-1 objective (an item token alone, answer its title; README \"Stage 1's reconstruction\"); a multiple of batch_size; 0: none"),
     recon_stages=([1], "the MPO stages whose epochs get the reconstruction prompts: [1] the paper's (stage 1's objective); more, e.g. [1, 2, 3], is an extra"),
     ppl=(True, 'Position Prompt Learning'),
@@ -192,7 +193,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],
                         lr_lora=p['lr_lora'], lr_items=p['lr_items'], warmup_frac=p['warmup_frac'], eval_samples=p['eval_samples'],
-                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], ppt_halves=p['ppt_halves'], recon=p['recon'], recon_stages=tuple(p['recon_stages']), train_candidates=None if tc is None else tuple(tc[s] for s in stages),
+                        select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], ppt_halves=p['ppt_halves'], ppt_first=p['ppt_first'], recon=p['recon'], recon_stages=tuple(p['recon_stages']), train_candidates=None if tc is None else tuple(tc[s] for s in stages),
                         processes=p['processes'])
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
                             readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
