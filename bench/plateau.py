@@ -43,7 +43,7 @@ def plateau(folder: Path) -> dict | None:
     f = cfg['train']['ppt_frac'] if cfg['train']['ppt'] else 0.0
     plateau_at = lambda f, halves: (1 - f) * math.log(m) / 2 + f * ((math.log(n_max) + 2 * math.log(2)) / 6 if halves else math.log(2) / 2)
     halves, first, n_max = cfg['train'].get('ppt_halves', 0), cfg['train'].get('ppt_first', 0), cfg['model']['n_max']
-    level, halves_level = plateau_at(f, False), plateau_at(f, True)
+    level = plateau_at(f, False)
     before = dict(zip(cfg['train']['stages'], np.cumsum([0] + list(cfg['train']['epochs'][:-1]))))   # epochs run before each stage
     in_halves = lambda r: before[r['stage']] + r['epoch'] < halves   # as `speeder.trainer` decides it
     in_first = lambda r: before[r['stage']] + r['epoch'] < first     # PPT prompts only (TrainConfig.ppt_first)
@@ -55,19 +55,19 @@ def plateau(folder: Path) -> dict | None:
         elif r['kind'] == 'valid': valid.append((r['global_step'], r['prompts'], r['vhr1']))
     recon, n = {}, 0   # stage 1's reconstruction prompts (TrainConfig.recon) answer a title: their steps are left out, and prompts count recommendation / PPT prompts only
     for g in sorted(steps): n += steps[g].get('recon_prompts', 0); recon[g] = n
-    windows, levels, firsts, half_losses = {}, {}, {}, []
+    windows, levels, firsts, half_losses, half_levels = {}, {}, {}, [], []
     for g, r in steps.items():
         if r.get('recon_prompts'): continue
         k, loss = (r['prompts'] - recon[g] - 1) // WINDOW, r.get('answer_loss', r['loss'])   # answer_loss: logged beside the total when extra loss terms are on
         windows.setdefault(k, []).append(loss); firsts.setdefault(k, []).append(in_first(r))
         levels.setdefault(k, []).append(plateau_at(share(r), in_halves(r)) - DROP * ((1 - share(r)) or 1))   # the level a window must fall below
-        if in_halves(r) and k: half_losses.append(loss)   # after the warm-up's window, as for leaving
+        if in_halves(r) and k: half_losses.append(loss); half_levels.append(plateau_at(share(r), True))   # after the warm-up's window, as for leaving
     valid = [(p - recon.get(g, 0), v) for g, p, v in valid]
     losses = [float(np.mean(windows[k])) for k in sorted(windows)]
     left = next((WINDOW * (k + 1) for k in sorted(windows) if k and not any(firsts[k]) and np.mean(windows[k]) < np.mean(levels[k])), None)   # window 0 is the warm-up's fall to the plateau; by key (a window of mixed steps only is empty); after the PPT-first epochs
     metrics = folder / 'metrics.json'
     test = json.loads(metrics.read_text())['test'].get('vhr1') if metrics.exists() else None
-    return dict(level=level, halves=halves, ppt_first=first, halves_level=halves_level if halves else None, halves_loss=float(np.mean(half_losses)) if half_losses else None, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
+    return dict(level=level, halves=halves, ppt_first=first, halves_level=float(np.mean(half_levels)) if half_levels else None, halves_loss=float(np.mean(half_losses)) if half_losses else None, left=left, losses=losses, valid=dict(valid), prompts=max(r['prompts'] - recon[g] for g, r in steps.items()),
                 finished=metrics.exists(), test=test, lr_lora=cfg['train']['lr_lora'], stages=cfg['train']['stages'], ppt=f, layout=cfg['model']['prompt']['layout'])
 
 
@@ -97,7 +97,7 @@ def main():
              '|---|---|---|---|---|---|---|---|---|---|---|']
     for name, p in sorted(rows):
         v = ' / '.join(f'{x:.2f}' for _, x in sorted(p['valid'].items()))
-        lines.append(f"| {name} | {p['layout']} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g} | {halves_cell(p)} | {p['prompts']:,} | "
+        lines.append(f"| {name} | {p['layout']} | {p['lr_lora']:g} | {','.join(map(str, p['stages']))} | {p['ppt']:g}{' (1 in the first %d epochs)' % p['ppt_first'] if p['ppt_first'] else ''} | {halves_cell(p)} | {p['prompts']:,} | "
                      f"{format(p['left'], ',') if p['left'] else 'never' if p['finished'] else 'not yet'} | {v} | {'—' if p['test'] is None else format(p['test'], '.3f')} | "
                      f"{' '.join(f'{l:.2f}' for l in p['losses'])} |")
     out = ROOT / a.out
