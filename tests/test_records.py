@@ -136,6 +136,8 @@ def test_plateau_with_ppt_halves():
     assert stuck['halves_loss'] == pytest.approx(0.643, abs=0.0005) and stuck['left'] is None
     assert learnt['halves_loss'] < learnt['halves_level'] and learnt['left'] == 2400
     assert plateau(rec / 'best-seed0')['halves_level'] is None
+    first = plateau(rec / 'best-pptfirst6-ppt50-halves3-s3x12-seed0')   # PPT prompts only in its first 6 epochs: their level is PPT's alone, and leaving is read after them
+    assert first['ppt_first'] == 6 and first['halves_level'] == pytest.approx(stuck['halves_level']) and first['left'] > 6 * 1200
 
 
 def test_plateau_counts_in_readme():
