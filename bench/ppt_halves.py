@@ -7,7 +7,12 @@ with the paper's PPT prompt and with each of PPT's two halves, as `TrainConfig.p
   right when the label is yes (the run's own `ppt_acc`);
 - the comparison alone (`ppt_records(refs='letters')`: the triple named by its history letters), scored the same;
 - the lookup alone (`PromptBuilder.locate`: "which letter is [item]?" for each of the triple's three items), the LM
-  head's most likely history letter; chance is 1 / the history's length.
+  head's most likely history letter; chance is 1 / the history's length;
+- what the order of the three positions alone allows: Eq. 14's label (|a - b| <= |b - c|) is fixed by their order
+  whenever b, the middle item of the prompt, is the earliest or the latest of the three; only where b lies between a and c
+  do the gaps decide. The order-only ceiling is the accuracy of the best rule that sees the order alone (each of the six
+  orders answered with its majority label on these triples), and PPT is split into the triples where the gaps decide and
+  the others.
 
 One pass per prompt, no generation, under the run's precision (bf16 autocast where it trained so), as its own validation. Each run's row goes to bench/results/ppt_halves.json (keyed by the run's folder name)
 and the table to bench/results/ppt_halves.md. It needs the run's checkpoint, which the committed records do not keep:
@@ -39,9 +44,13 @@ def measure(run_dir) -> dict:
     run_ppt = metrics.get('valid_best', {}).get('ppt_acc')
     if run_ppt is not None and abs(run_ppt - ppt['items']) > 1e-6: print(f'{run_dir}: PPT {ppt["items"]:.4f} here, {run_ppt:.4f} in the run\'s own validation', flush=True)
     cfg = metrics['config']['train']
+    order = [tuple(np.argsort(r['positions'])) for r in recs['items']]; lab = [r['label'] for r in recs['items']]
+    ceiling = sum(max(sum(l for o2, l in zip(order, lab) if o2 == o), sum(1 - l for o2, l in zip(order, lab) if o2 == o)) for o in set(order)) / len(lab)
+    gaps = np.array([sorted(r['positions'])[1] == r['positions'][1] for r in recs['items']]); ok = np.array([r['correct'] for r in recs['items']])
     return dict(run=Path(run_dir).name, triples=len(ii), yes_share=float(yes.mean()), ppt=ppt['items'], ppt_letters=ppt['letters'],
                 lookup=float(np.mean(pick == np.array([p for _, p in look]))), lookup_chance=float(np.mean([1 / len(hist[i]) for i, _ in look])),
-                run_ppt_acc=run_ppt, ppt_frac=cfg['ppt_frac'] if cfg['ppt'] else 0.0, ppt_halves=cfg.get('ppt_halves', 0),
+                run_ppt_acc=run_ppt, ppt_frac=cfg['ppt_frac'] if cfg['ppt'] else 0.0, ppt_halves=cfg.get('ppt_halves', 0), ppt_first=cfg.get('ppt_first', 0),
+                order_ceiling=ceiling, gaps_share=float(gaps.mean()), ppt_gaps=float(ok[gaps].mean()), ppt_order=float(ok[~gaps].mean()),
                 valid_vhr1=metrics.get('valid_best', {}).get('vhr1'))
 
 
@@ -49,10 +58,16 @@ def table(rows: dict) -> str:
     md = ['PPT inside MPO, taken apart (valid, the kept checkpoint of each run; `bench/ppt_halves.py RUN_DIR ...`). '
           'PPT: the paper\'s prompt, P(yes) >= 0.5; comparison: the triple named by its history letters; lookup: the letter of each triple item, '
           'the LM head\'s most likely history letter (chance: 1 / history length).', '',
-          '| run | PPT share of prompts | halves taught in the first N epochs | valid VHR@1 | triples | yes share | PPT | comparison alone | lookup alone | lookup chance |',
-          '|---|---|---|---|---|---|---|---|---|---|']
+          'Order-only ceiling: the best accuracy of a rule that sees only the order of the three positions; PPT where the gaps decide: '
+          'on the triples whose middle prompt item lies between the other two (their share in brackets), elsewhere the order alone fixes the label. '
+          '— : a row measured before these columns were added.', '',
+          '| run | PPT share of prompts | halves taught in the first N epochs | valid VHR@1 | triples | yes share | PPT | comparison alone | lookup alone | lookup chance | order-only ceiling | PPT where the gaps decide (share) / elsewhere |',
+          '|---|---|---|---|---|---|---|---|---|---|---|---|']
+    f3 = lambda r, k: '—' if r.get(k) is None else format(r[k], '.3f')
     for r in rows.values():
-        md.append(f"| {r['run']} | {r['ppt_frac']:g} | {r['ppt_halves']} | {r['valid_vhr1']:.3f} | {r['triples']} | {r['yes_share']:.3f} | {r['ppt']:.3f} | {r['ppt_letters']:.3f} | {r['lookup']:.3f} | {r['lookup_chance']:.3f} |")
+        share = f"{r['ppt_frac']:g}" + (f" (1 in the first {r['ppt_first']} epochs)" if r.get('ppt_first') else '')
+        split = '—' if r.get('ppt_gaps') is None else f"{r['ppt_gaps']:.3f} ({r['gaps_share']:.2f}) / {r['ppt_order']:.3f}"
+        md.append(f"| {r['run']} | {share} | {r['ppt_halves']} | {r['valid_vhr1']:.3f} | {r['triples']} | {r['yes_share']:.3f} | {r['ppt']:.3f} | {r['ppt_letters']:.3f} | {r['lookup']:.3f} | {r['lookup_chance']:.3f} | {f3(r, 'order_ceiling')} | {split} |")
     return '\n'.join(md) + '\n'
 
 
