@@ -17,7 +17,8 @@ plateau by the end of the first window of 600 training prompts whose mean answer
 an upper bound, to within a window; the first window (the warm-up's fall onto the plateau) is not counted, so `1,200`
 means "by 1,200". `never`: no window of a finished run is; `not yet`: an unfinished run (no metrics.json, only with
 --local). A run that trains PPT prompts alone first (`TrainConfig.ppt_first`) has f = 1 in those epochs and is read
-for leaving only after them: the plateau of its recommendation prompts. Read from each run's `log.jsonl` (per-step answer loss — the
+for leaving only after them: the plateau of its recommendation prompts. Their first window is counted, although the
+recommendation answers' own fall from the warm-up is in it, so such a run's exit can read one window early. Read from each run's `log.jsonl` (per-step answer loss — the
 loss itself where the run has no extra loss terms —, prompts seen),
 valid VHR@1 from its validations; finished runs also give the test VHR@1 of the checkpoint kept on valid (read once by
 the run itself; nothing here re-tests). Writes bench/results/plateau.md.
