@@ -30,6 +30,7 @@ import numpy as np
 
 from records import all_runs
 from speeder.data import Protocol
+from speeder.experiment import ExperimentConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 WINDOW = 600   # training prompts per loss window
@@ -45,9 +46,10 @@ def plateau(folder: Path) -> dict | None:
     plateau_at = lambda f, halves: (1 - f) * math.log(m) / 2 + f * ((math.log(n_max) + 2 * math.log(2)) / 6 if halves else math.log(2) / 2)
     halves, first, n_max = cfg['train'].get('ppt_halves', 0), cfg['train'].get('ppt_first', 0), cfg['model']['n_max']
     level = plateau_at(f, False)
-    before = dict(zip(cfg['train']['stages'], np.cumsum([0] + list(cfg['train']['epochs'][:-1]))))   # epochs run before each stage
-    in_halves = lambda r: before[r['stage']] + r['epoch'] < halves   # as `speeder.trainer` decides it
-    in_first = lambda r: before[r['stage']] + r['epoch'] < first     # PPT prompts only (TrainConfig.ppt_first)
+    train = ExperimentConfig.from_dict(cfg).train
+    run_epoch = lambda r: train.run_epoch(r['stage'], r['epoch'])   # as `speeder.trainer` counts it
+    in_halves = lambda r: run_epoch(r) < halves
+    in_first = lambda r: run_epoch(r) < first     # PPT prompts only (TrainConfig.ppt_first)
     share = lambda r: 1.0 if in_first(r) else f
     steps, valid = {}, []
     for line in (folder / 'log.jsonl').read_text().splitlines():

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_trainer.ipynb #183d08e6
 from __future__ import annotations
-import json, math, os, shutil, time
+import json, math, numbers, os, shutil, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,7 +41,7 @@ class TrainConfig:
     train_candidates: tuple | None = None # candidates per training recommendation prompt in each stage, one per entry of `stages` (a candidate-count curriculum, an extra: e.g. (2, 3, 5)); None = the protocol's n_candidates throughout (valid and test always use the protocol's)
     copy_frac: float = 0.0 # fraction of recommendation prompts whose target is also placed in the history, at a random position (a copy curriculum, an extra): naming the letter of a candidate seen in the history
     ppt_halves: int = 0 # PPT taught by halves (an extra): in the run's first N epochs, counted over its stages, of every three PPT prompts one is the lookup (`PromptBuilder.locate`) and one the comparison with the triple named by letters (`ppt(refs='letters')`); 0: the paper's PPT prompts only
-    ppt_first: int = 0 # PPT first (an extra): the run's first N epochs, counted over its stages, are PPT prompts only, the later ones mix them in at ppt_frac; 0: ppt_frac throughout
+    ppt_first: int = 0 # PPT first (an extra): the run's first N epochs, counted over its stages, are PPT prompts only, the later ones mix them in at ppt_frac (with ppt_frac 0: none, PPT at the start only); 0: ppt_frac throughout
     recon: int = 0 # reconstruction prompts added to each epoch of MPO stage 1, or of `recon_stages` (stage 1: the paper's stage-1 objective, Section 2.5: 'reconstruct item attributes from compressed textual representations'; `PromptBuilder.recon`: an item token alone, answer its title), items drawn uniformly from the catalogue, in micro-batches of their own spread evenly between the recommendation batches, which stay those of a run without them; a multiple of batch_size; 0: none
     recon_stages: tuple = (1,) # the MPO stages whose epochs get those reconstruction prompts: (1,) the paper's; more (e.g. (1, 2, 3)) is an extra that keeps the item tokens readable as their items
     batch_size: int = 8 # prompts per micro-batch and process
@@ -64,6 +64,8 @@ class TrainConfig:
     def __post_init__(self):
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
         if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
+        for k in ('ppt_halves', 'ppt_first'):
+            if isinstance(getattr(self, k), bool) or not isinstance(getattr(self, k), numbers.Integral): raise ValueError(f'TrainConfig.{k}={getattr(self, k)!r}: a whole number of epochs.')
         if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
         if self.ppt_first < 0 or (self.ppt_first and not self.ppt): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: a number of epochs >= 0, and it needs PPT prompts (ppt=True).')
         if self.ppt_first >= sum(self.epochs): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: fewer than the run\'s {sum(self.epochs)} epochs (epochs={list(self.epochs)}), or no recommendation prompt is ever trained.')
@@ -78,6 +80,10 @@ class TrainConfig:
         gen, one_pass = ('valid_ratio', 'hr1', 'vhr1', 'guided_vhr1'), ('pointer_hr1', 'letter_hr1', 'ppt_acc', 'auto')
         if self.select_metric not in gen + one_pass: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r}: one of {gen + one_pass}.")
         if self.select_metric in gen and not self.eval_generate: raise ValueError(f"TrainConfig.select_metric={self.select_metric!r} needs eval_generate=True (or a one-pass metric: {one_pass}).")
+
+    def run_epoch(self, stage: int, epoch: int) -> int:
+        "Epoch `epoch` of `stage`'s place in the run, counted from 0 over its stages (what `ppt_first` and `ppt_halves` count)."
+        return int(sum(self.epochs[:list(self.stages).index(stage)]) + epoch)
 
     def epoch_prompts(self, stage: int) -> int:
         "Training prompts in one epoch of `stage`: samples_per_epoch, plus the reconstruction prompts in `recon_stages`."
@@ -102,7 +108,7 @@ def draw_train_samples(ds: SeqDataset, cfg: TrainConfig, n_max: int, stage: int,
     seqs = sp.seqs
     seen = {}   # a user's items in the training sequences: never their negatives (held-out sessions are not looked at)
     for u, s in zip(sp.users, seqs): seen.setdefault(str(u), set()).update(s)
-    run_epoch = sum(cfg.epochs[:list(cfg.stages).index(stage)]) + epoch   # this epoch's place in the run
+    run_epoch = cfg.run_epoch(stage, epoch)
     n_ppt = 0 if not cfg.ppt else cfg.samples_per_epoch if run_epoch < cfg.ppt_first else int(round(cfg.samples_per_epoch * cfg.ppt_frac))
     n_rec = cfg.samples_per_epoch - n_ppt
     out = []
