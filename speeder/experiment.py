@@ -30,6 +30,7 @@ PARAMS = dict(   # name: (default, help)
     backbone=(None, 'HF causal LM name or folder; None: bundled SmolLM2-135M-Instruct'),
     text_encoder=('all-MiniLM-L6-v2', "or 'llm' (the backbone's hidden states) or a HF encoder path"),
     vision_encoder=('efficientnet-lite0', 'or a HF vision model name / path'),
+    seqrec_epochs=(400, 'most epochs of the SASRec behind E_s (early stopping usually ends it sooner); fewer only for quick checks'),
     modalities=(['text', 'vision', 'sequential'], 'ablation: which modalities MRC uses'),
     stages=([1, 2, 3], 'MPO stages to run; the ablation without progressive optimisation runs stage 3 alone'),
     epochs=(None, 'epochs per MPO stage: one per entry of stages, or three (stages 1, 2, 3); None: as config says'),
@@ -101,6 +102,7 @@ class ExperimentConfig:
     readers: list = field(default_factory=list) # modules registering the user's own readers
     text_encoder: str = 'all-MiniLM-L6-v2'
     vision_encoder: str = 'efficientnet-lite0'
+    seqrec_epochs: int = 400 # most epochs of the SASRec behind $E_s$ (`SeqRecConfig.epochs`; its early stopping usually ends sooner)
     seed: int = 0
     output_dir: str = 'runs'
     run_name: str | None = None
@@ -196,7 +198,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
                         select_metric=p['select_metric'], seed=p['seed'], mixed_precision=p['mixed_precision'], copy_frac=p['copy_frac'], ppt_halves=p['ppt_halves'], ppt_first=p['ppt_first'], recon=p['recon'], recon_stages=tuple(p['recon_stages']), train_candidates=None if tc is None else tuple(tc[s] for s in stages),
                         processes=p['processes'])
     return ExperimentConfig(name=p['config'], method=p['method'], dataset=p['dataset'], image_dir=None if image_dir is None else str(image_dir), options=p['options'],
-                            readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seed=p['seed'],
+                            readers=readers, text_encoder=p['text_encoder'], vision_encoder=p['vision_encoder'], seqrec_epochs=p['seqrec_epochs'], seed=p['seed'],
                             output_dir=str(p['output_dir']), run_name=p['run_name'], model=model, train=train)
 
 # %% ../nbs/13_experiment.ipynb #cbdb3351
@@ -256,7 +258,7 @@ def _features(cfg: ExperimentConfig, ds, progress: bool) -> dict:
     feats = dict(text=text_features(ds, cfg.text_encoder, backbone=mc.backbone)) if speeder and 'text' in mc.mrc.modalities else {}
     if speeder and 'vision' in mc.mrc.modalities: feats['vision'] = vision_features(ds, cfg.vision_encoder)
     if ('sequential' in mc.mrc.modalities if speeder else cfg.method == 'llara'):
-        feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed), progress=progress, weights='sequential' in mc.prior)
+        feats['sequential'] = sequential_features(ds, SeqRecConfig(model='sasrec', seed=cfg.seed, epochs=cfg.seqrec_epochs), progress=progress, weights='sequential' in mc.prior)
     return feats
 
 def build_model(cfg: ExperimentConfig, ds, feats: dict, dtype=torch.float32):

@@ -7,7 +7,7 @@ import pytest
 from transformers import AutoTokenizer
 
 from speeder.backbone import backbone_path, tiny_llama
-from speeder.experiment import ExperimentConfig
+from speeder.experiment import ExperimentConfig, fingerprint
 from speeder.trainer import machine_cores
 
 
@@ -74,11 +74,17 @@ def test_processes_parameter(tmp_path):
 def test_without_text(tmp_path):
     "Table 3's w/o text through the command line: with no images and modalities ['sequential'], $E_s$ is MRC's anchor and the run reads no text features."
     out = tmp_path / 'runs'
-    args = [a if a != '["text"]' else '["sequential"]' for a in TINY] + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'notext']
+    args = [a if a != '["text"]' else '["sequential"]' for a in TINY] + ['--backbone', tiny_backbone(tmp_path / 'tiny-llama'), '--output_dir', str(out), '--run_name', 'notext',
+                                                                       '--seqrec_epochs', '3']   # a short SASRec behind E_s: this checks the wiring, not E_s
     r = speeder_train(*args, timeout=1200)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     m = json.loads((out / 'ml-100k' / 'notext' / 'metrics.json').read_text())
     assert set(m['features']) == {'sequential'} and m['config']['model']['mrc']['modalities'] == ['sequential'] and 0 <= m['test']['vhr1'] <= 1
+    from speeder.data import load_dataset
+    from speeder.encoders import sequential_features
+    from speeder.sequential import SeqRecConfig
+    es = sequential_features(load_dataset('ml-100k', image_dir=None, n_max=6, seed=0, verbose=False), SeqRecConfig(model='sasrec', seed=0, epochs=3), train=False)   # the run's E_s, from this session's cache: the parameter reached SASRec
+    assert m['config']['seqrec_epochs'] == 3 and es.info['epochs_run'] == 3 and fingerprint(es.x) == m['features']['sequential']
 
 
 def test_console_script_help():
