@@ -42,11 +42,11 @@ def plateau(folder: Path) -> dict | None:
     cfg = json.loads((folder / 'experiment.json').read_text())
     if cfg['method'] != 'speeder' or cfg['model']['readout'] != 'index': return None
     m = cfg.get('options', {}).get('n_candidates', Protocol.n_candidates)
-    f = cfg['train']['ppt_frac'] if cfg['train']['ppt'] else 0.0
-    plateau_at = lambda f, halves: (1 - f) * math.log(m) / 2 + f * ((math.log(n_max) + 2 * math.log(2)) / 6 if halves else math.log(2) / 2)
-    halves, first, n_max = cfg['train'].get('ppt_halves', 0), cfg['train'].get('ppt_first', 0), cfg['model']['n_max']
-    level = plateau_at(f, False)
     train = ExperimentConfig.from_dict(cfg).train
+    f = train.ppt_frac if train.ppt else 0.0
+    plateau_at = lambda f, halves: (1 - f) * math.log(m) / 2 + f * ((math.log(n_max) + 2 * math.log(2)) / 6 if halves else math.log(2) / 2)
+    halves, first, n_max = train.ppt_halves, train.ppt_first, cfg['model']['n_max']
+    level = plateau_at(f, False)
     run_epoch = lambda r: train.run_epoch(r['stage'], r['epoch'])   # as `speeder.trainer` counts it
     in_halves = lambda r: run_epoch(r) < halves
     in_first = lambda r: run_epoch(r) < first     # PPT prompts only (TrainConfig.ppt_first)

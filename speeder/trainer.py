@@ -66,7 +66,7 @@ class TrainConfig:
         if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
         for k in ('ppt_halves', 'ppt_first'):
             if isinstance(getattr(self, k), bool) or not isinstance(getattr(self, k), numbers.Integral): raise ValueError(f'TrainConfig.{k}={getattr(self, k)!r}: a whole number of epochs.')
-        if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and self.ppt_frac)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, ppt_frac > 0).')
+        if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and (self.ppt_frac or self.ppt_first))): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, and ppt_frac > 0 or ppt_first > 0).')
         if self.ppt_first < 0 or (self.ppt_first and not self.ppt): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: a number of epochs >= 0, and it needs PPT prompts (ppt=True).')
         if self.ppt_first >= sum(self.epochs): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: fewer than the run\'s {sum(self.epochs)} epochs (epochs={list(self.epochs)}), or no recommendation prompt is ever trained.')
         if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per epoch of recon_stages, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
