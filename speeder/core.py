@@ -12,7 +12,7 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['cache_dir', 'asset_dir', 'stable_hash', 'atomic_write_bytes', 'atomic_write_json', 'replace_dir', 'existing_dir',
-           'default_device', 'seed_everything', 'parse_param', 'progress_bar']
+           'default_device', 'seed_everything', 'parse_param', 'whole_number', 'progress_bar']
 
 # %% ../nbs/00_core.ipynb #c48f4db8
 def cache_dir(*parts: str) -> Path:
@@ -104,6 +104,18 @@ def parse_param(name: str, # the parameter's name (for the error message)
     if not isinstance(value, kind):
         raise TypeError(f"parameter {name} must be a {kind.__name__}, got {type(value).__name__} {value!r}.")
     return value
+
+def whole_number(value, # the setting's value
+                 name: str, # the setting, as the user writes it, for the error message: 'TrainConfig.processes'
+                 least: int = 0, # the smallest value allowed
+                 unit: str = '', # what it counts ('epochs'), for the message
+                 hint: str = '', # said after the rule, e.g. ' (default 400)'
+                ) -> int:
+    "`value` if it is a whole number >= `least`; a ValueError naming `name` for anything else (a float such as 1.5 or 2.0, or a bool: True is an int to Python)."
+    import numbers
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ValueError(f"{name}={value!r}: a whole number{' of ' + unit if unit else ''}, at least {least}{hint}.")
+    return int(value)
 
 # %% ../nbs/00_core.ipynb #a3bd6325
 def progress_bar(*args, **kw):

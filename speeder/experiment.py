@@ -4,13 +4,13 @@
 
 # %% ../nbs/13_experiment.ipynb #c34ddb34
 from __future__ import annotations
-import argparse, ast, difflib, hashlib, json, numbers, os, shlex, sys, time
+import argparse, ast, difflib, hashlib, json, os, shlex, sys, time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 
-from .core import atomic_write_bytes, atomic_write_json, parse_param, seed_everything
+from .core import atomic_write_bytes, atomic_write_json, parse_param, seed_everything, whole_number
 from .model import SpeederConfig
 from .mrc import MRCConfig
 from .prompt import PromptConfig
@@ -110,8 +110,7 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self):
-        s = self.seqrec_epochs
-        if isinstance(s, bool) or not isinstance(s, numbers.Integral) or s < 1: raise ValueError(f'ExperimentConfig.seqrec_epochs={s!r}: a whole number of epochs, at least 1 (default 400).')
+        whole_number(self.seqrec_epochs, 'ExperimentConfig.seqrec_epochs', 1, 'epochs', ' (default 400)')
 
     @property
     def run_dir(self) -> Path: return Path(self.output_dir) / self.dataset.replace(':', '_') / (self.run_name or f'seed{self.seed}')

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_trainer.ipynb #183d08e6
 from __future__ import annotations
-import json, math, numbers, os, shutil, time
+import json, math, os, shutil, time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ from accelerate.state import AcceleratorState
 from accelerate.utils import DistributedDataParallelKwargs, DistributedType, broadcast_object_list
 from torch.utils.data import DataLoader
 
-from .core import existing_dir, replace_dir
+from .core import existing_dir, replace_dir, whole_number
 from .data import STREAMS, SeqDataset, draw_candidates, draw_ppt
 from .eval import evaluate
 from .mpo import set_stage
@@ -63,11 +63,10 @@ class TrainConfig:
 
     def __post_init__(self):
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
-        if not (isinstance(self.processes, int) and self.processes >= 1): raise ValueError(f'TrainConfig.processes={self.processes!r}: a whole number of processes, at least 1.')
-        for k in ('ppt_halves', 'ppt_first'):
-            if isinstance(getattr(self, k), bool) or not isinstance(getattr(self, k), numbers.Integral): raise ValueError(f'TrainConfig.{k}={getattr(self, k)!r}: a whole number of epochs.')
-        if self.ppt_halves < 0 or (self.ppt_halves and not (self.ppt and (self.ppt_frac or self.ppt_first))): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: a number of epochs >= 0, and it needs PPT prompts (ppt=True, and ppt_frac > 0 or ppt_first > 0).')
-        if self.ppt_first < 0 or (self.ppt_first and not self.ppt): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: a number of epochs >= 0, and it needs PPT prompts (ppt=True).')
+        whole_number(self.processes, 'TrainConfig.processes', 1, 'processes')
+        for k in ('ppt_halves', 'ppt_first'): whole_number(getattr(self, k), f'TrainConfig.{k}', 0, 'epochs')
+        if self.ppt_halves and not (self.ppt and (self.ppt_frac or self.ppt_first)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: it needs PPT prompts (ppt=True, and ppt_frac > 0 or ppt_first > 0).')
+        if self.ppt_first and not self.ppt: raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: it needs PPT prompts (ppt=True).')
         if self.ppt_first >= sum(self.epochs): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: fewer than the run\'s {sum(self.epochs)} epochs (epochs={list(self.epochs)}), or no recommendation prompt is ever trained.')
         if self.recon < 0 or self.recon % self.batch_size: raise ValueError(f'TrainConfig.recon={self.recon}: a number of reconstruction prompts per epoch of recon_stages, >= 0 and a multiple of batch_size={self.batch_size} (they fill micro-batches of their own).')
         if self.recon and self.processes > 1: raise ValueError(f'TrainConfig.recon={self.recon} with processes={self.processes}: not supported yet (a reconstruction micro-batch on one process would share an optimizer step with a recommendation one on another, unlike one process); use one process, or recon=0.')
@@ -83,7 +82,7 @@ class TrainConfig:
 
     def run_epoch(self, stage: int, epoch: int) -> int:
         "Epoch `epoch` of `stage`'s place in the run, counted from 0 over its stages (what `ppt_first` and `ppt_halves` count)."
-        return int(sum(self.epochs[:list(self.stages).index(stage)]) + epoch)
+        return sum(self.epochs[:list(self.stages).index(stage)]) + epoch
 
     def epoch_prompts(self, stage: int) -> int:
         "Training prompts in one epoch of `stage`: samples_per_epoch, plus the reconstruction prompts in `recon_stages`."
