@@ -110,7 +110,7 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self):
-        whole_number(self.seqrec_epochs, 'ExperimentConfig.seqrec_epochs', 1, 'epochs', ' (default 400)')
+        self.seqrec_epochs = whole_number(self.seqrec_epochs, 'ExperimentConfig.seqrec_epochs', 1, 'epochs', ' (default 400)')
 
     @property
     def run_dir(self) -> Path: return Path(self.output_dir) / self.dataset.replace(':', '_') / (self.run_name or f'seed{self.seed}')

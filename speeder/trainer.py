@@ -63,8 +63,8 @@ class TrainConfig:
 
     def __post_init__(self):
         if not 0 <= self.ppt_frac <= 1: raise ValueError(f'TrainConfig.ppt_frac={self.ppt_frac}: a fraction of the training prompts, in [0, 1].')
-        whole_number(self.processes, 'TrainConfig.processes', 1, 'processes')
-        for k in ('ppt_halves', 'ppt_first'): whole_number(getattr(self, k), f'TrainConfig.{k}', 0, 'epochs')
+        self.processes = whole_number(self.processes, 'TrainConfig.processes', 1, 'processes')   # a plain int (not NumPy's): the settings are written as JSON
+        for k in ('ppt_halves', 'ppt_first'): setattr(self, k, whole_number(getattr(self, k), f'TrainConfig.{k}', 0, 'epochs'))
         if self.ppt_halves and not (self.ppt and (self.ppt_frac or self.ppt_first)): raise ValueError(f'TrainConfig.ppt_halves={self.ppt_halves}: it needs PPT prompts (ppt=True, and ppt_frac > 0 or ppt_first > 0).')
         if self.ppt_first and not self.ppt: raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: it needs PPT prompts (ppt=True).')
         if self.ppt_first >= sum(self.epochs): raise ValueError(f'TrainConfig.ppt_first={self.ppt_first}: fewer than the run\'s {sum(self.epochs)} epochs (epochs={list(self.epochs)}), or no recommendation prompt is ever trained.')
