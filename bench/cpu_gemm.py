@@ -8,8 +8,8 @@ cache) with torch.profiler and reports the share of the matrix products (aten::m
 step's CPU time. Then it times single-precision products of the step's own shapes (its tokens x SmolLM2-135M's widths,
 and one large square) in the three libraries at hand: PyTorch's (MKL), NumPy's (OpenBLAS) and oneDNN (PyTorch's
 mkldnn linear), interleaved round by round so that load falls on all three alike; medians in GFLOP/s.
-If the products take most of the step and no library runs them faster, fp32 training here is bounded by the CPU's
-arithmetic, and only fewer FLOPs per prompt (or bf16 units, or a GPU) make it faster.
+If the products take most of the step and no library runs them much faster, switching libraries cannot make fp32
+training here much faster. (The CPU's peak rate is not measured here, so neither is how far the products are from it.)
 Writes bench/results/cpu_gemm_<cpu flags>.md.
 """
 import argparse, os, platform, statistics, sys, time
@@ -24,7 +24,7 @@ from precision import cpu_flags
 
 
 def step_profile(steps: int):
-    "(tokens per step, seconds per step, the matrix products' share of the profiled CPU time, the table of the top ops)."
+    "((real tokens, token positions) of a step, seconds per step, the matrix products' share of the profiled CPU time, batch size, the LLM's config). A step is one micro-batch's forward and backward, no optimizer step."
     sys.path.insert(0, str(ROOT))
     from torch.profiler import ProfilerActivity, profile
     from speeder.data import load_dataset
@@ -47,7 +47,7 @@ def step_profile(steps: int):
     total = sum(e.self_cpu_time_total for e in ev)
     mm = sum(e.self_cpu_time_total for e in ev if e.key in ('aten::mm', 'aten::addmm', 'aten::bmm'))
     tokens = int(batches[1].attention_mask.sum()), batches[1].input_ids.numel()
-    return tokens, dt, mm / total, model.llm.config
+    return tokens, dt, mm / total, B, model.llm.config
 
 
 def gemm_rates(shapes, rounds: int) -> dict:
@@ -71,7 +71,7 @@ def gemm_rates(shapes, rounds: int) -> dict:
 
 
 def main(a):
-    (tok, padded), dt, share, llm = step_profile(a.steps)
+    (tok, padded), dt, share, B, llm = step_profile(a.steps)
     d, f = llm.hidden_size, llm.intermediate_size
     shapes = [(padded, d, f), (padded, f, d), (padded, d, d), (2048, 2048, 2048)]
     rates = gemm_rates(shapes, a.rounds)
@@ -80,8 +80,8 @@ def main(a):
           f"Reproduce: `HF_HUB_OFFLINE=1 OMP_NUM_THREADS={torch.get_num_threads()} .venv/bin/python bench/cpu_gemm.py --steps {a.steps} --rounds {a.rounds}`; "
           f"{torch.get_num_threads()} thread(s), {os.cpu_count()} cores, 1-minute load average {os.getloadavg()[0]:.2f} at the end "
           "(other jobs on the cores slow every library alike: they alternate within each round). PyTorch " + torch.__version__ + ", NumPy " + np.__version__ + '.', '',
-          f"Training step of config 'best' (ml-100k seed 0, stage 3, batch 8, fp32, profiled over {a.steps} steps): {padded} token positions "
-          f"({tok} of them real), **{dt:.2f} s per step** ({dt / 8:.3f} s per prompt, under the profiler), of which the matrix products "
+          f"Training step of config 'best' (ml-100k seed 0, stage 3, batch {B}, fp32, profiled over {a.steps} steps): {padded} token positions "
+          f"({tok} of them real, in the first profiled batch), **{dt:.2f} s per step** ({dt / B:.3f} s per prompt, under the profiler), of which the matrix products "
           f"(aten::mm / addmm / bmm) take **{share:.0%}** of the CPU time.", '',
           f"Single-precision products, median GFLOP/s over {a.rounds} interleaved rounds (M x K x N; the first three are the step's "
           f"own: its {padded} positions times SmolLM2-135M's widths {d} and {f}):", '',

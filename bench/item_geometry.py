@@ -54,7 +54,7 @@ if __name__ == '__main__':
     ap.add_argument('--init', action='store_true', help="also each run's model before training")
     a = ap.parse_args()
     rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
-    md = [f'Item-token geometry of trained models (best checkpoints). Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
+    md = [f'Item-token geometry of {"models before training and at their best checkpoints" if a.init else "trained models (best checkpoints)"}. Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
           '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | |")
