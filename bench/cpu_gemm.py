@@ -20,23 +20,14 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'bench'))
-from precision import cpu_flags
+from precision import cpu_flags, main_model
 
 
 def step_profile(steps: int):
     "((real tokens, token positions) of a step, seconds per step, the matrix products' share of the profiled CPU time, batch size, the LLM's config). A step is one micro-batch's forward and backward, no optimizer step."
-    sys.path.insert(0, str(ROOT))
     from torch.profiler import ProfilerActivity, profile
-    from speeder.data import load_dataset
-    from speeder.experiment import _features, build_model, experiment_config
-    from speeder.prompt import collate
-    from speeder.trainer import draw_train_prompts
-    cfg = experiment_config(verbose=False, dataset='ml-100k', seed=0)
-    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False)
-    model = build_model(cfg, ds, _features(cfg, ds, progress=False)).train()
-    prompts = draw_train_prompts(model, ds, cfg.train, 3, 0)
-    B = cfg.train.batch_size
-    batches = [collate(prompts[r * B:(r + 1) * B]) for r in range(steps + 1)]
+    cfg, _, model, batches = main_model(0, steps + 1)
+    model.train(); B = cfg.train.batch_size
     def step(b): model(b)['loss'].backward(); model.zero_grad(set_to_none=True)
     step(batches[0])   # warm-up, not profiled
     with profile(activities=[ProfilerActivity.CPU]) as prof:

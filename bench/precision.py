@@ -25,18 +25,26 @@ def cpu_flags() -> str:
     return '+'.join(f for f in ('amx_bf16', 'avx512_bf16') if f in flags) or 'no-bf16-units'
 
 
-def main(a):
+def main_model(seed: int, n_batches: int):
+    "The main command's model (config 'best', ml-100k, the feature cache's features), its settings and data, and `n_batches` training batches of stage 3's prompts."
     sys.path.insert(0, str(ROOT))
     from speeder.data import load_dataset
     from speeder.experiment import _features, build_model, experiment_config
     from speeder.prompt import collate
-    from speeder.trainer import draw_train_prompts, pick_precision
-    cfg = experiment_config(verbose=False, dataset='ml-100k', seed=a.seed)
+    from speeder.trainer import draw_train_prompts
+    cfg = experiment_config(verbose=False, dataset='ml-100k', seed=seed)
     ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False)
     model = build_model(cfg, ds, _features(cfg, ds, progress=False))
     prompts = draw_train_prompts(model, ds, cfg.train, 3, 0)
     B = cfg.train.batch_size
-    batches = [collate(prompts[r * B:(r + 1) * B]) for r in range(a.rounds + 1)]
+    return cfg, ds, model, [collate(prompts[r * B:(r + 1) * B]) for r in range(n_batches)]
+
+
+def main(a):
+    from speeder.prompt import collate
+    from speeder.trainer import pick_precision
+    cfg, ds, model, batches = main_model(a.seed, a.rounds + 1)
+    B = cfg.train.batch_size
     valid = collate([model.prompts.rec(ds.valid.history(i)[-cfg.model.n_max:], ds.valid.candidates[i].tolist()) for i in range(B)], with_answer=False)
     times = {p: dict(train=[], score=[], loss=[]) for p in ('fp32', 'bf16')}
     for r, b in enumerate(batches):   # round 0 warms up and is dropped
