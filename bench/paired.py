@@ -54,9 +54,9 @@ def sasrec(ds, seed, m):
     "The frozen SASRec behind the run's E_s (this machine's cache, read only, with its weights; its E_s must be the run's), reading each test history's last max_len items."
     import torch
     from speeder.encoders import sequential_features
-    from speeder.experiment import fingerprint
+    from speeder.experiment import ExperimentConfig, fingerprint
     from speeder.sequential import SASRec, SeqRecConfig, eval_histories
-    try: f = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed, epochs=m.get('config', {}).get('seqrec_epochs', 400)), weights=True, progress=False, train=False)   # the run's SASRec settings
+    try: f = sequential_features(ds, SeqRecConfig(model='sasrec', seed=seed, epochs=m.get('config', {}).get('seqrec_epochs', ExperimentConfig.seqrec_epochs)), weights=True, progress=False, train=False)   # the run's SASRec settings
     except FileNotFoundError as e: raise SystemExit(f'sasrec, seed {seed}: {e}')
     run_fp = m.get('features', {}).get('sequential')
     if run_fp != fingerprint(f.x): raise SystemExit(f'sasrec, seed {seed}: this machine\'s cached E_s (fingerprint {fingerprint(f.x)}) is not the run\'s ({run_fp}): its SASRec is another model.')
