@@ -41,9 +41,9 @@ def main_model(seed: int, n_batches: int):
 
 
 def main(a):
+    cfg, ds, model, batches = main_model(a.seed, a.rounds + 1)   # puts the checkout on sys.path first
     from speeder.prompt import collate
     from speeder.trainer import pick_precision
-    cfg, ds, model, batches = main_model(a.seed, a.rounds + 1)
     B = cfg.train.batch_size
     valid = collate([model.prompts.rec(ds.valid.history(i)[-cfg.model.n_max:], ds.valid.candidates[i].tolist()) for i in range(B)], with_answer=False)
     times = {p: dict(train=[], score=[], loss=[]) for p in ('fp32', 'bf16')}
