@@ -46,6 +46,7 @@ PARAMS = dict(   # name: (default, help)
     index_prompts=(False, "add to each candidate's item token a learnt prompt started at its index token's embedding (an extra; README 'Index prompts')"),
     gate=('tanh', "'tanh' (Eq. 18), 'relu' or 'none'"),
     gate_init=('random', "how Eq. 18's A^tan starts (the paper does not say): 'random' (PyTorch's default: about 12 % of the branch passes at first) or 'open' (weights 0, bias 2: 96 % passes, with its geometry; README 'An open gate, unscaled tokens, and PPT at length')"),
+    gate_presence=(True, "True: each gated modality also has a presence tanh(alpha), alpha 0 at first (closed; this workspace's addition for continuous MPO stages); False: Eq. 18 as written, the gated token weighs fully in MRC once its modality is on (README 'Eq. 18 as written')"),
     method=('speeder', "'speeder', or an LLM baseline trained by the same trainer, backbone and prompt budget: 'llara' (titles + SASRec ID tokens), 'tallrec' (titles only); baselines take config='paper'"),
     config=('best', "named configuration: 'paper' (the paper's exact Speeder), 'best' (this workspace's best on valid by the paper's metric) or 'pointer' (the pointer head with score priors); every parameter whose default is None takes its value"),
     readout=(None, "what score ranks: 'index' (paper: the LM head's letter logits) or 'candidate' (a pointer head; an extra)"),
@@ -193,7 +194,7 @@ def experiment_config(verbose: bool = True, **params) -> ExperimentConfig:
         raise ValueError(f"recon={p['recon']}: reconstruction prompts are Speeder's (its item token alone) and are not combined with the 'sequential' score prior; drop -p recon, or the prior.")
     model = SpeederConfig(backbone=p['backbone'], n_max=p['n_max'], ppl=p['ppl'], index_prompts=p['index_prompts'], readout=p['readout'], lora_dropout=p['lora_dropout'], normalize_items=p['normalize_items'], center_items=p['center_items'], whiten_items=p['whiten_items'], seq_residual=p['seq_residual'], seq_residual_all_stages=p['seq_residual_all_stages'],
                           choice_loss=p['choice_loss'], prior=tuple(p['prior']), distill=p['distill'], teach=p['teach'], history_query=p['history_query'], guide=p['guide'],
-                          mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], gate_init=p['gate_init'], dropout=p['mrc_dropout']),
+                          mrc=MRCConfig(modalities=tuple(modalities), gate=p['gate'], gate_init=p['gate_init'], presence=p['gate_presence'], dropout=p['mrc_dropout']),
                           prompt=PromptConfig(noun='movie' if p['dataset'] == 'ml-100k' else 'item', wording=p['wording'], layout=p['layout']))
     train = TrainConfig(stages=tuple(stages), epochs=tuple(epochs[s] for s in stages),
                         samples_per_epoch=p['samples_per_epoch'], ppt=p['ppt'], ppt_frac=p['ppt_frac'], batch_size=p['batch_size'], grad_accum=p['grad_accum'],

@@ -29,6 +29,7 @@ class MRCConfig:
     d_llm: int = 576 # the LLM's hidden size (SmolLM2-135M: 576)
     gate: str = 'tanh' # gate on the modalities after the anchor (text, as a rule): 'tanh' (Eq. 18), 'relu' or 'none' (ablations)
     gate_init: str = 'random' # how A^tan starts (the paper does not say): 'random' (PyTorch's default: the gate passes about 12 % of the branch at first) or 'open' (weights 0, bias 2: tanh(2) = 0.96 on every coordinate, so the branch passes nearly whole, its geometry kept, and A^tan learns from there)
+    presence: bool = True # True: each gated modality also has a presence rho = tanh(alpha), alpha = 0 at first (closed; this workspace's addition, after Flamingo, for continuous MPO stages); False: Eq. 18 as written, the gated token weighs 1 in MoME attention and pooling once its modality is on
     modalities: tuple = MODALITIES # modalities the model is built for
 
     def __post_init__(self):
@@ -36,6 +37,7 @@ class MRCConfig:
         if self.gate not in ('tanh', 'relu', 'none'): raise ValueError(f"MRCConfig.gate={self.gate!r}: choose 'tanh', 'relu' or 'none'.")
         if self.gate_init not in ('random', 'open'): raise ValueError(f"MRCConfig.gate_init={self.gate_init!r}: choose 'random' or 'open'.")
         if self.gate_init == 'open' and self.gate != 'tanh': raise ValueError(f"MRCConfig.gate_init='open' sets A^tan of the tanh gate (Eq. 18); gate={self.gate!r} has {'no A^tan' if self.gate == 'none' else 'no tanh'}: use gate='tanh'.")
+        if not self.presence and self.gate == 'none': raise ValueError("MRCConfig.presence=False drops the presence of a gated modality; gate='none' has neither gate nor presence already: keep presence=True, or use gate='tanh'.")
         bad = set(self.modalities) - set(MODALITIES)
         if bad or not self.modalities: raise ValueError(f"MRCConfig.modalities={self.modalities}: use a non-empty subset of {MODALITIES}.")
         if self.d_f % self.heads: raise ValueError(f"MRCConfig.d_f={self.d_f} must be divisible by heads={self.heads}.")
@@ -52,22 +54,22 @@ def adapter(d_in: int, d_out: int, hidden: int | None = None) -> nn.Sequential:
     return nn.Sequential(nn.LayerNorm(d_in), nn.Linear(d_in, hidden), nn.GELU(), nn.Linear(hidden, d_out))
 
 class Gate(nn.Module):
-    "Eq. 18: e = tanh(A^tan(e)) * e (A^tan one linear layer; `init` 'open': weights 0, bias 2), plus the modality's presence rho = tanh(alpha), alpha = 0 at first: closed; 'relu' and 'none' are ablations."
-    def __init__(self, d: int, kind: str = 'tanh', init: str = 'random'):
+    "Eq. 18: e = tanh(A^tan(e)) * e (A^tan one linear layer; `init` 'open': weights 0, bias 2), plus (`presence`) the modality's presence rho = tanh(alpha), alpha = 0 at first: closed; 'relu' and 'none' are ablations."
+    def __init__(self, d: int, kind: str = 'tanh', init: str = 'random', presence: bool = True):
         super().__init__()
         self.kind = kind
         self.proj = nn.Linear(d, d) if kind != 'none' else None
         if init == 'open':   # tanh(0 * e + 2) = 0.96 everywhere: the content passes nearly whole until A^tan learns otherwise
             with torch.no_grad(): self.proj.weight.zero_(); self.proj.bias.fill_(2.)
-        self.alpha = nn.Parameter(torch.zeros(())) if kind != 'none' else None   # kept >= 0 by `project_`
-        self.register_buffer('one', torch.ones(()), persistent=False)                # 'none': presence 1, on the model's device
+        self.alpha = nn.Parameter(torch.zeros(())) if kind != 'none' and presence else None   # kept >= 0 by `project_`
+        self.register_buffer('one', torch.ones(()), persistent=False)                # no alpha: presence 1, on the model's device
     def forward(self, e):
         if self.kind == 'none': return e
         a = self.proj(e)
         return (torch.tanh(a) if self.kind == 'tanh' else F.relu(a)) * e
     def presence(self) -> torch.Tensor:
-        "rho >= 0: the weight of this modality's token in MoME attention and pooling (tanh: in [0, 1); relu: alpha itself; 'none': always 1, the abrupt ablation)."
-        if self.kind == 'none': return self.one
+        "rho >= 0: the weight of this modality's token in MoME attention and pooling (tanh: in [0, 1); relu: alpha itself; 'none' or no presence: always 1)."
+        if self.alpha is None: return self.one
         return torch.tanh(self.alpha) if self.kind == 'tanh' else self.alpha
     @torch.no_grad()
     def project_(self):
@@ -120,7 +122,7 @@ class MRC(nn.Module):
         super().__init__()
         self.cfg = cfg; ms = cfg.modalities
         self.adapters = nn.ModuleDict({m: adapter(cfg.dims[m], cfg.d_f) for m in ms})                 # A_t, A_v, A_s
-        self.gates = nn.ModuleDict({m: Gate(cfg.d_f, cfg.gate, cfg.gate_init) for m in ms if m != cfg.anchor})   # A^tan_v, A^tan_s (text is the anchor)
+        self.gates = nn.ModuleDict({m: Gate(cfg.d_f, cfg.gate, cfg.gate_init, cfg.presence) for m in ms if m != cfg.anchor})   # A^tan_v, A^tan_s (text is the anchor)
         self.type_emb = nn.Parameter(torch.zeros(len(ms), cfg.d_f))                                     # which token is which modality
         self.mome = nn.ModuleList([MoMELayer(cfg.d_f, cfg.heads, ms, hard=True, mult=cfg.expert_mult, dropout=cfg.dropout) for _ in range(cfg.l1)] +
                                   [MoMELayer(cfg.d_f, cfg.heads, ms, hard=False, mult=cfg.expert_mult, dropout=cfg.dropout) for _ in range(cfg.l2)])
