@@ -18,21 +18,23 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-VARIANTS = [   # (label, gate kind, A^tan's initialisation, presence forced on the non-text modalities or None = as built)
-    ('tanh gate (Eq. 18 + presence), as built: presence 0, so E_s has no weight in the token (reference)', 'tanh', 'random', None),
-    ('tanh gate, presence forced to 0.5', 'tanh', 'random', 0.5),
-    ('tanh gate, presence forced to 0.9', 'tanh', 'random', 0.9),
-    ('tanh gate, A^tan open (gate_init open), presence forced to 0.5', 'tanh', 'open', 0.5),
-    ('tanh gate, A^tan open (gate_init open), presence forced to 0.9', 'tanh', 'open', 0.9),
-    ('relu gate, presence forced to 1', 'relu', 'random', 1.0),
-    ('no gate (gate none: presence 1, no A^tan)', 'none', 'random', None),
+VARIANTS = [   # (label, gate kind, A^tan's initialisation, presence forced on the non-text modalities or None = as built, gate_presence)
+    ('tanh gate (Eq. 18 + presence), as built: presence 0, so E_s has no weight in the token (reference)', 'tanh', 'random', None, True),
+    ('tanh gate, presence forced to 0.5', 'tanh', 'random', 0.5, True),
+    ('tanh gate, presence forced to 0.9', 'tanh', 'random', 0.9, True),
+    ('tanh gate, A^tan open (gate_init open), presence forced to 0.5', 'tanh', 'open', 0.5, True),
+    ('tanh gate, A^tan open (gate_init open), presence forced to 0.9', 'tanh', 'open', 0.9, True),
+    ('relu gate, presence forced to 1', 'relu', 'random', 1.0, True),
+    ('no gate (gate none: presence 1, no A^tan)', 'none', 'random', None, True),
+    ('tanh gate, Eq. 18 as written (gate_presence False: no alpha, presence 1)', 'tanh', 'random', None, False),
+    ('tanh gate, Eq. 18 as written, A^tan open (gate_presence False, gate_init open)', 'tanh', 'open', None, False),
 ]
 
 
-def probe(gate: str, gate_init: str, presence, seed: int, dataset: str, ds, feats) -> dict:
+def probe(gate: str, gate_init: str, presence, gate_presence: bool, seed: int, dataset: str, ds, feats) -> dict:
     from speeder.experiment import build_model, experiment_config
     from speeder.mpo import set_stage
-    cfg = experiment_config(verbose=False, config='paper', dataset=dataset, seed=seed, gate=gate, gate_init=gate_init)
+    cfg = experiment_config(verbose=False, config='paper', dataset=dataset, seed=seed, gate=gate, gate_init=gate_init, gate_presence=gate_presence)
     m = build_model(cfg, ds, feats).eval(); set_stage(m, 3)
     if presence is not None:
         with torch.no_grad():
@@ -66,7 +68,7 @@ if __name__ == '__main__':
     md = [f'MRC item tokens before training (config paper, seed {a.seed}, {a.dataset}, every modality active). Command: `.venv/bin/python bench/mrc_init_geometry.py --seed {a.seed}'
           f'{"" if a.dataset == "ml-100k" else " --dataset " + a.dataset}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
           '| gate | presence (vision / sequential) | $E_s$ branch: after $A_s$ | after the gate | gate output norm / input norm | item token: mean norm | common component norm | per-item part norm | cosines\' correlation with $E_s$\'s | with the text features\' | with the posters\' |', '|---|---|---|---|---|---|---|---|---|---|---|']
-    for label, gate, gate_init, presence in VARIANTS:
-        r = probe(gate, gate_init, presence, a.seed, a.dataset, ds, feats); print(label, json.dumps(r), flush=True)
+    for label, gate, gate_init, presence, gate_presence in VARIANTS:
+        r = probe(gate, gate_init, presence, gate_presence, a.seed, a.dataset, ds, feats); print(label, json.dumps(r), flush=True)
         md.append(f"| {label} | {r['presence']} | {r['branch_in']:.3f} | {r['branch_out']:.3f} | {r['shrink']:.3f} | {r['norm']:.2f} | {r['common']:.2f} | {r['item']:.2f} | **{r['es']:.3f}** | {r['text']:.3f} | {'—' if r['vision'] is None else format(r['vision'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
