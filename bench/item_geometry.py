@@ -6,7 +6,7 @@ Per run (its checkpoints/best): the mean and 95th percentile of the cosine simil
 tokens (as `item_tokens` gives them, after normalisation; what the LLM sees), and, before normalisation, the norm of
 the component common to all items against the mean norm of what is left per item. Tokens that all point one way
 (cosine near 1) cannot tell items apart, whatever the LLM learns. Also MRC's gate presences (0 = the modality is
-closed) and how far the tokens keep E_s's geometry: the correlation between two items' token cosine and their E_s
+closed) with the share of each gated branch's norm that Eq. 18's gate passes, and how far the tokens keep E_s's geometry: the correlation between two items' token cosine and their E_s
 cosine (centred), over about 400 items; and the norm of the tokens the LLM reads against its word embeddings' mean norm. Written to bench/results/item_geometry.md (or --out).
 """
 import argparse, json
@@ -36,8 +36,10 @@ def geometry(run, init: bool = False) -> dict:
         t = m.item_tokens(items).float(); x = m.encode_items(items).float()
         tn = torch.nn.functional.normalize(t, dim=-1); cs = (tn @ tn.T)[~torch.eye(len(t), dtype=torch.bool)]
         mu = x.mean(0)
-        gates = getattr(m.items, 'gates', {})   # MRC's modality gates: their presence (0 = closed) in the model's active modalities
-        presence = ' / '.join(f'{k} {float(g.presence()):.3f}' for k, g in gates.items()) or '—'
+        gates = getattr(m.items, 'gates', {})   # MRC's modality gates: their presence (0 = closed) and how much of the branch Eq. 18's tanh(A^tan(e)) * e passes
+        def passes(k, g):   # mean over items of |gate(A_k(x))| / |A_k(x)|
+            e = m.items.adapters[k](m.items.features[k].x.to(m.items.type_emb.dtype)); return (g(e).norm(dim=-1) / e.norm(dim=-1)).mean().item()
+        presence = ' / '.join(f'{k} {float(g.presence()):.3f}' + (f' (passes {passes(k, g):.2f})' if k in m.items.features else '') for k, g in gates.items()) or '—'
         es, agree = m.items.features.get('sequential'), None
         if es is not None:   # do the tokens keep E_s's geometry? correlation of item-item cosines, every k-th item (about 400)
             k = torch.arange(0, len(t), max(1, len(t) // 400)); off = ~torch.eye(len(k), dtype=torch.bool)
@@ -55,7 +57,7 @@ if __name__ == '__main__':
     a = ap.parse_args()
     rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
     md = [f'Item-token geometry of {"models before training and at their best checkpoints" if a.init else "trained models (best checkpoints)"}. Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
-          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean |', '|---|---|---|---|---|---|---|---|---|---|---|']
+          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence (share of the branch\'s norm the gate passes) | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean |', '|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
         if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | |")
         else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} | "
