@@ -5,13 +5,12 @@ the component common to every item arises in $A_f$'s last layer rather than upst
 
 Per run, the untrained model (`run_experiment`'s build: the same seed, features and backbone) against a checkpoint
 (`--which`, default `best`): the MRC parameters that moved most (Frobenius norm of the change, beside the norm at the
-start); then, for $A_f$'s last linear layer $x = W h + b$ over every catalogue item, the mean $\\bar x$ (the common
-component) and the mean $\\bar h$ of its input, before and after. The change of $\\bar x$ splits exactly into
-$\\Delta W \\bar h_1$ (the layer's own drift acting on today's mean input), $W_0 \\Delta \\bar h$ (what came from
-upstream) and $\\Delta b$. An optimizer that moves every weight by about its step size (Adam) turns a gradient that is
-the same for every item into a change of $W$ aligned with the sign pattern of $\\bar h$, and so into a large change of
-$\\bar x$ when $\\bar h$ is large and dense: the last column gives $\\lVert \\bar h \\rVert_1 / (\\sqrt{d}\\,
-\\lVert \\bar h \\rVert_2)$ (1 when every coordinate has the same size). Written to --out.
+start); then, along MRC (each modality's adapter output, its token after each MoME layer, the pooled vector, after
+$A_f$'s LayerNorm, the input $h$ of $A_f$'s last linear layer $x = W h + b$, and $x$), the norm of the component common to
+every catalogue item against the mean norm of what is left per item. The change of $x$'s common component $\\bar x$
+splits exactly, and symmetrically in before and after, into $\\tfrac12 \\Delta W (\\bar h_0 + \\bar h_1)$ (the last
+layer's own drift), $\\tfrac12 (W_0 + W_1) \\Delta \\bar h$ (what came from upstream) and $\\Delta b$. Every item has
+every modality in the protocol with posters, so no mask is needed. Written to --out.
 """
 import argparse, sys
 from pathlib import Path
@@ -19,6 +18,7 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / 'bench'))
 
 
 def trace(m) -> dict:
@@ -31,33 +31,30 @@ def trace(m) -> dict:
               it.out[-1].register_forward_hook(keep('$h$', True)), it.out[-1].register_forward_hook(keep('$x$ (MRC\'s output)'))]
     with torch.no_grad(): m.encode_items(torch.arange(len(m.titles)))
     for hk in hooks: hk.remove()
-    mome = {f'{k} token after MoME layer {j + 1}': seen[f'mome {j}'][:, i] for j in range(len(it.mome)) for i, k in enumerate(ms)}
-    rest = {k: v for k, v in seen.items() if not k.startswith(('mome ',) + tuple(f'{m} adapter' for m in ms))}
-    return {**{f'{k} adapter output': seen[f'{k} adapter output'] for k in ms}, **mome, **rest}
+    out = {f'{k} adapter output': seen[f'{k} adapter output'] for k in ms}
+    out.update({f'{k} token after MoME layer {j + 1}': seen[f'mome {j}'][:, i] for j in range(len(it.mome)) for i, k in enumerate(ms)})
+    return out | {k: v for k, v in seen.items() if not k.startswith(('mome ',) + tuple(f'{m} adapter' for m in ms))}
 
 
-def drift(run: str, which: str = 'best', top: int = 8) -> list:
-    sys.path.insert(0, str(ROOT / 'bench'))
+def drift(run: str, which: str = 'best') -> list:
     from item_geometry import untrained
     from speeder.model import LLMRec
     m0, m1 = untrained(run).eval(), LLMRec.load(Path(run) / 'checkpoints' / which).eval()
     p0, p1 = dict(m0.items.named_parameters()), dict(m1.items.named_parameters())
-    moved = sorted(((n, (p1[n] - p0[n]).float().norm().item(), p0[n].float().norm().item()) for n in p0), key=lambda r: -r[1])[:top]
+    moved = sorted(((n, (p1[n] - p0[n]).float().norm().item(), p0[n].float().norm().item()) for n in p0), key=lambda r: -r[1])[:8]
     t0, t1 = trace(m0), trace(m1)
     (x0, h0), (x1, h1) = (t0['$x$ (MRC\'s output)'], t0['$h$']), (t1['$x$ (MRC\'s output)'], t1['$h$'])
     W0, W1 = m0.items.out[-1].weight.float(), m1.items.out[-1].weight.float()
     b0, b1 = m0.items.out[-1].bias.float(), m1.items.out[-1].bias.float()
     hb0, hb1 = h0.mean(0), h1.mean(0)
-    dense = lambda h: (h.abs().sum() / (len(h) ** 0.5 * h.norm())).item()
     split = lambda z: f'{z.mean(0).norm():.2f} / {(z - z.mean(0)).norm(dim=-1).mean():.2f}'
     md = [f'### {run} ({which} checkpoint against the untrained model)', '', '| MRC parameter | change (norm) | norm at the start |', '|---|---|---|']
     md += [f'| `{n}` | {d:.3f} | {n0:.3f} |' for n, d, n0 in moved]
     md += ['', f'| along MRC: common component / per-item part (mean norm) | untrained | {which} |', '|---|---|---|']
     md += [f'| {k} | {split(t0[k])} | {split(t1[k])} |' for k in t0 if k in t1]
-    md += [f'| density of $\\bar h$ | {dense(hb0):.2f} | {dense(hb1):.2f} |']
-    parts = dict(own=((W1 - W0) @ hb1).norm().item(), upstream=(W0 @ (hb1 - hb0)).norm().item(), bias=(b1 - b0).norm().item(), total=(x1.mean(0) - x0.mean(0)).norm().item())
+    parts = dict(own=(0.5 * (W1 - W0) @ (hb0 + hb1)).norm().item(), upstream=(0.5 * (W0 + W1) @ (hb1 - hb0)).norm().item(), bias=(b1 - b0).norm().item(), total=(x1.mean(0) - x0.mean(0)).norm().item())
     md += ['', f"Change of the common component: {parts['total']:.2f} in all; from $A_f$'s last layer's own drift "
-           f"($\\lVert \\Delta W \\bar h_1 \\rVert$) {parts['own']:.2f}, from upstream ($\\lVert W_0 \\Delta \\bar h \\rVert$) {parts['upstream']:.2f}, "
+           f"($\\lVert \\tfrac12 \\Delta W (\\bar h_0 + \\bar h_1) \\rVert$) {parts['own']:.2f}, from upstream ($\\lVert \\tfrac12 (W_0 + W_1) \\Delta \\bar h \\rVert$) {parts['upstream']:.2f}, "
            f"from its bias {parts['bias']:.2f} (the three add as vectors, not as norms).", '']
     return md
 

@@ -36,6 +36,7 @@ def probe(gate: str, gate_init: str, presence, gate_presence: bool, seed: int, d
     from speeder.mpo import set_stage
     cfg = experiment_config(verbose=False, config='paper', dataset=dataset, seed=seed, gate=gate, gate_init=gate_init, gate_presence=gate_presence)
     m = build_model(cfg, ds, feats).eval(); set_stage(m, 3)
+    if presence is not None and not gate_presence: raise ValueError('a presence can be forced only where the gates have one (gate_presence True).')
     if presence is not None:
         with torch.no_grad():
             for g in m.items.gates.values(): g.alpha.fill_(math.atanh(presence) if gate == 'tanh' else presence)

@@ -24,8 +24,8 @@ def _feats(n=40):
                 sequential=Features(torch.randn(n, 6, generator=g), torch.ones(n, dtype=torch.bool), 's'))
 
 
-def _model(tok, backbone=None, **kw):
-    cfg = SpeederConfig(backbone=backbone, n_max=8, mrc=dict(d_f=16, heads=2, dropout=0.), lora_dropout=0., **kw)
+def _model(tok, backbone=None, mrc=None, **kw):
+    cfg = SpeederConfig(backbone=backbone, n_max=8, mrc=dict(d_f=16, heads=2, dropout=0., **(mrc or {})), lora_dropout=0., **kw)
     return SpeederModel(cfg, tiny_llama(vocab_size=len(tok), hidden=32), tok, _feats(), [f'Title {i}' for i in range(40)]).eval()
 
 
@@ -43,10 +43,12 @@ p = [m.prompts.rec([1, 2, 3], [4, 5, 6, 7, 8], 1), m.prompts.rec([9, 10, 11, 12,
 print(json.dumps(m.score(collate(p, with_answer=False)).tolist()))
 '''
 
-def test_save_load_fresh_process(tok, tmp_path):
+@pytest.mark.parametrize('presence', [True, False])   # False: Eq. 18 as written, no gate presence alpha among the weights
+def test_save_load_fresh_process(tok, tmp_path, presence):
     bb = tmp_path / 'tiny-backbone'
     torch.manual_seed(0); tiny_llama(vocab_size=len(tok), hidden=32).save_pretrained(bb); tok.save_pretrained(bb)
-    m = _model(tok, backbone=str(bb))
+    m = _model(tok, backbone=str(bb), mrc=dict(presence=presence))
+    assert (m.items.gates['sequential'].alpha is None) == (not presence)
     m.llm.get_base_model().load_state_dict(type(m.llm.get_base_model()).from_pretrained(bb).state_dict(), strict=False)
     with torch.no_grad():   # trained-like weights everywhere: LoRA B, MRC, PPL
         for n, p in m.named_parameters():
