@@ -23,17 +23,16 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 def trace(m) -> dict:
     "MRC's intermediate values over every catalogue item (eval mode): each modality's adapter output, its token after each MoME layer, the pooled vector ($A_f$'s input), after $A_f$'s LayerNorm, $h$ (the last layer's input) and $x$ (its output)."
-    seen, it, ms = {}, m.items, m.items.cfg.modalities
-    keep = lambda key, inp=False: (lambda mod, i, o: seen.update({key: (i[0] if inp else o).float()}))
-    hooks = [it.adapters[k].register_forward_hook(keep(f'{k} adapter output')) for k in ms]
-    hooks += [layer.register_forward_hook(keep(f'mome {j}')) for j, layer in enumerate(it.mome)]
-    hooks += [it.out[0].register_forward_hook(keep('pooled ($A_f$\'s input)', True)), it.out[0].register_forward_hook(keep("after $A_f$'s LayerNorm")),
-              it.out[-1].register_forward_hook(keep('$h$', True)), it.out[-1].register_forward_hook(keep('$x$ (MRC\'s output)'))]
+    it, ms = m.items, m.items.cfg.modalities
+    adapters, layers, tail = {}, {}, {}
+    keep = lambda store, key, inp=False: (lambda mod, i, o: store.update({key: (i[0] if inp else o).float()}))
+    hooks = [it.adapters[k].register_forward_hook(keep(adapters, f'{k} adapter output')) for k in ms]
+    hooks += [layer.register_forward_hook(keep(layers, j)) for j, layer in enumerate(it.mome)]
+    hooks += [it.out[0].register_forward_hook(keep(tail, 'pooled ($A_f$\'s input)', True)), it.out[0].register_forward_hook(keep(tail, "after $A_f$'s LayerNorm")),
+              it.out[-1].register_forward_hook(keep(tail, '$h$', True)), it.out[-1].register_forward_hook(keep(tail, '$x$ (MRC\'s output)'))]
     with torch.no_grad(): m.encode_items(torch.arange(len(m.titles)))
     for hk in hooks: hk.remove()
-    out = {f'{k} adapter output': seen[f'{k} adapter output'] for k in ms}
-    out.update({f'{k} token after MoME layer {j + 1}': seen[f'mome {j}'][:, i] for j in range(len(it.mome)) for i, k in enumerate(ms)})
-    return out | {k: v for k, v in seen.items() if not k.startswith(('mome ',) + tuple(f'{m} adapter' for m in ms))}
+    return adapters | {f'{k} token after MoME layer {j + 1}': h[:, i] for j, h in layers.items() for i, k in enumerate(ms)} | tail
 
 
 def drift(run: str, which: str = 'best') -> list:
@@ -51,7 +50,7 @@ def drift(run: str, which: str = 'best') -> list:
     md = [f'### {run} ({which} checkpoint against the untrained model)', '', '| MRC parameter | change (norm) | norm at the start |', '|---|---|---|']
     md += [f'| `{n}` | {d:.3f} | {n0:.3f} |' for n, d, n0 in moved]
     md += ['', f'| along MRC: common component / per-item part (mean norm) | untrained | {which} |', '|---|---|---|']
-    md += [f'| {k} | {split(t0[k])} | {split(t1[k])} |' for k in t0 if k in t1]
+    md += [f'| {k} | {split(t0[k])} | {split(t1[k])} |' for k in t0]
     parts = dict(own=(0.5 * (W1 - W0) @ (hb0 + hb1)).norm().item(), upstream=(0.5 * (W0 + W1) @ (hb1 - hb0)).norm().item(), bias=(b1 - b0).norm().item(), total=(x1.mean(0) - x0.mean(0)).norm().item())
     md += ['', f"Change of the common component: {parts['total']:.2f} in all; from $A_f$'s last layer's own drift "
            f"($\\lVert \\tfrac12 \\Delta W (\\bar h_0 + \\bar h_1) \\rVert$) {parts['own']:.2f}, from upstream ($\\lVert \\tfrac12 (W_0 + W_1) \\Delta \\bar h \\rVert$) {parts['upstream']:.2f}, "
