@@ -10,7 +10,11 @@ $A_f$'s LayerNorm, the input $h$ of $A_f$'s last linear layer $x = W h + b$, and
 every catalogue item against the mean norm of what is left per item. The change of $x$'s common component $\\bar x$
 splits exactly, and symmetrically in before and after, into $\\tfrac12 \\Delta W (\\bar h_0 + \\bar h_1)$ (the last
 layer's own drift), $\\tfrac12 (W_0 + W_1) \\Delta \\bar h$ (what came from upstream) and $\\Delta b$. Every item has
-every modality in the protocol with posters, so no mask is needed. Written to --out.
+every modality in the protocol with posters, so no mask is needed. Then, inside each MoME layer, the same split for the
+anchor's token at every sublayer (Eq. 7 and 9, post-LN: $h_1 = LN_1(h + \mathrm{attn}(h))$, out $= LN_2(f(h_1)) + h_1$),
+with the ratio of the per-item part to the common one (what a LayerNorm keeps: it rescales each token, so a common
+component that grows against the per-item part leaves the items alike after it), and each LayerNorm's gain and bias.
+Written to --out.
 """
 import argparse, sys
 from pathlib import Path
@@ -35,6 +39,34 @@ def trace(m) -> dict:
     return adapters | {f'{k} token after MoME layer {j + 1}': h[:, i] for j, h in layers.items() for i, k in enumerate(ms)} | tail
 
 
+def sublayers(m) -> dict:
+    "Inside each MoME layer, the anchor's token (eval mode, so dropout is the identity): its input $h$, attn($h$), $h$ + attn($h$) ($LN_1$'s input), $h_1$, the expert's output $f$ ($LN_2$'s input), $LN_2(f)$ and the layer's output."
+    it = m.items; a = it.cfg.modalities.index(it.cfg.anchor)
+    rows = {}
+    keep = lambda key, inp=False: (lambda mod, i, o: rows.update({key: (i[0] if inp else o)[:, a].float()}))
+    hooks = []
+    for j, layer in enumerate(it.mome):
+        L = f'layer {j + 1}'
+        hooks += [layer.register_forward_pre_hook(lambda mod, i, L=L: rows.update({f'{L}: input $h$': i[0][:, a].float()})), layer.attn.register_forward_hook(keep(f'{L}: attn($h$)')),
+                  layer.norm1.register_forward_hook(keep(f'{L}: $h$ + attn($h$) ($LN_1$\'s input)', True)), layer.norm1.register_forward_hook(keep(f'{L}: $h_1$ ($LN_1$\'s output)')),
+                  layer.norm2.register_forward_hook(keep(f'{L}: expert output $f$ ($LN_2$\'s input)', True)), layer.norm2.register_forward_hook(keep(f'{L}: $LN_2(f)$')),
+                  layer.register_forward_hook(keep(f'{L}: output $LN_2(f) + h_1$'))]
+    with torch.no_grad(): m.encode_items(torch.arange(len(m.titles)))
+    for hk in hooks: hk.remove()
+    return rows
+
+
+def norms(m) -> dict:
+    "Per MoME layer: each LayerNorm's mean |gain|, and the norms of the biases that add the same vector to every item (the LayerNorms', attention's value and output projections', the anchor's expert's last layer)."
+    it = m.items; d = it.cfg.d_f; r = {}
+    for j, l in enumerate(it.mome):
+        ex = l.experts[it.cfg.anchor] if l.hard else l.mm_expert
+        r |= {f'layer {j + 1} $LN_{k}$': (getattr(l, f'norm{k}').weight.float().abs().mean().item(), getattr(l, f'norm{k}').bias.float().norm().item()) for k in (1, 2)}
+        r |= {f'layer {j + 1} attention, value': (None, l.attn.qkv.bias[2 * d:].float().norm().item()), f'layer {j + 1} attention, output': (None, l.attn.out.bias.float().norm().item()),
+              f'layer {j + 1} expert, last layer': (None, ex[-1].bias.float().norm().item())}
+    return r
+
+
 def drift(run: str, which: str = 'best') -> list:
     from item_geometry import untrained
     from speeder.model import LLMRec
@@ -55,6 +87,14 @@ def drift(run: str, which: str = 'best') -> list:
     md += ['', f"Change of the common component: {parts['total']:.2f} in all; from $A_f$'s last layer's own drift "
            f"($\\lVert \\tfrac12 \\Delta W (\\bar h_0 + \\bar h_1) \\rVert$) {parts['own']:.2f}, from upstream ($\\lVert \\tfrac12 (W_0 + W_1) \\Delta \\bar h \\rVert$) {parts['upstream']:.2f}, "
            f"from its bias {parts['bias']:.2f} (the three add as vectors, not as norms).", '']
+    s0, s1 = sublayers(m0), sublayers(m1)
+    ratio = lambda z: f'{(z - z.mean(0)).norm(dim=-1).mean() / z.mean(0).norm().clamp_min(1e-12):.2f}'
+    md += [f'Inside MoME, the anchor ({m0.items.cfg.anchor}) token:', '', f'| sublayer | untrained: common / per item | {which}: common / per item | per item ÷ common: untrained → {which} |', '|---|---|---|---|']
+    md += [f'| {k} | {split(s0[k])} | {split(s1[k])} | {ratio(s0[k])} → {ratio(s1[k])} |' for k in s0]
+    n0, n1 = norms(m0), norms(m1)
+    gain = lambda k: '—' if n0[k][0] is None else f'{n0[k][0]:.3f} → {n1[k][0]:.3f}'
+    md += ['', f'| MoME part | mean gain (LayerNorms): untrained → {which} | bias norm: untrained → {which} |', '|---|---|---|']
+    md += [f'| {k} | {gain(k)} | {n0[k][1]:.3f} → {n1[k][1]:.3f} |' for k in n0] + ['']
     return md
 
 
