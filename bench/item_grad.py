@@ -2,18 +2,20 @@
 
     .venv/bin/python bench/item_grad.py runs/ml-100k/paper-textonly-s3x10-seed0 runs/ml-100k/paper-seqonly-s3x10-seed0 --out bench/results/item_grad.md
 
-For a linear layer applied to rows $h_s$ (every item slot of a batch, and in MoME every modality token of it) with
-output gradients $G_s$, the weight gradient splits exactly into
-$\\sum_s G_s h_s^\\top = S\\,\\bar G \\bar h^\\top + \\sum_s (G_s - \\bar G)(h_s - \\bar h)^\\top$:
-a *common* term, which moves every row's output by the same vector to first order (what makes the item tokens
-alike), and a *per-item* term, which moves each by what is its own. This script sums both over the run's first
-training prompts (its first stage's, epoch 0, the paper's loss as the run trains it, train mode) for every MRC linear
-layer, and writes the Frobenius norms of the two terms. The raw gradient, not Adam's step: Adam rescales each weight by
-its own history, so this says which way the loss pulls, not how far one step goes. Beside it, the output gradients'
-*coherence*, $\\sqrt{S}\\,\\lVert \\bar G \\rVert$ / mean $\\lVert G_s - \\bar G \\rVert$: about 1 when the rows' gradients share no
-direction (their mean is then noise of that size), far above 1 when the loss pushes every row the same way; the
-weight ratio also grows with the inputs' own common part $\\bar h$, the coherence does not. Models: the untrained one
-(`run_experiment`'s build: the same seed, features and backbone) and, with `--which`, the run's checkpoint.
+For a linear layer applied to rows $h_s$ (every item slot of a batch) with output gradients $G_s$, the weight
+gradient splits exactly into $\\sum_s G_s h_s^\\top = S\\,\\bar G \\bar h^\\top + \\sum_s (G_s - \\bar G)(h_s - \\bar h)^\\top$:
+a *common* term, which moves every row's output along the one direction $\\bar G$ (by $S \\bar G (\\bar h \\cdot h_s)$,
+to first order: what makes the item tokens alike), and a *per-item* term. In MoME's shared layers (attention, the
+multimodal expert) each modality token is its own group of rows, so differences between modalities, the same for every
+item, count as common. This script sums both over the run's first training prompts (its first stage's, epoch 0, the
+paper's loss as the run trains it, train mode) for every MRC linear layer, and writes the Frobenius norms of the two
+terms. The raw gradient, not Adam's step: Adam rescales each weight by its own history, so this says which way the loss
+pulls, not how far one step goes. The ratio of the two terms also grows with the inputs' own common part $\\bar h$
+(collapsed inputs give a large ratio whatever the gradient), so beside it is the output gradients' *coherence*
+$\\lVert \\sum_s G_s \\rVert / (\\sum_s \\lVert G_s \\rVert^2)^{1/2}$ (per group, the squares summed over groups), which reads the
+gradients alone: about 1 when the rows' gradients share no direction (independent, zero-mean, of any norms), $\\sqrt{S}$
+when they are all the same vector. Models: the untrained one (`run_experiment`'s build: the same seed, features and
+backbone) and, with `--which`, the run's checkpoint.
 """
 import argparse, json, sys
 from pathlib import Path
@@ -25,13 +27,14 @@ sys.path.insert(0, str(ROOT / 'bench'))
 
 
 def split(m, prompts, batch: int = 8) -> dict:
-    "name -> (norm of the common term, norm of the per-item term, coherence) of each MRC linear layer's weight gradient over `prompts` (checked against autograd's own); coherence: $\\sqrt{S}\\,\\lVert \\bar G \\rVert$ / mean $\\lVert G_s - \\bar G \\rVert$ of the output gradients, about 1 for gradients that share no direction."
+    "name -> (norm of the common term, norm of the per-item term, coherence, rows) of each MRC linear layer's weight gradient over `prompts` (checked against autograd's own); rows of MoME's shared layers are grouped by modality token."
     from speeder.prompt import collate
-    rows = {}
+    M, rows = len(m.items.cfg.modalities), {}
     def fwd(name):
         def hook(mod, i, o):
-            h = i[0].detach().float().reshape(-1, i[0].shape[-1])
-            o.register_hook(lambda g: rows.setdefault(name, []).append((g.detach().float().reshape(-1, g.shape[-1]), h)))
+            x = i[0]; k = torch.arange(M).repeat(x.shape[0]) if x.dim() == 3 and x.shape[1] == M else torch.zeros(x.shape[:-1].numel(), dtype=torch.long)   # (B, M, d): one group per modality token
+            h = x.detach().float().reshape(-1, x.shape[-1])
+            o.register_hook(lambda g: rows.setdefault(name, []).append((g.detach().float().reshape(-1, g.shape[-1]), h, k)))
         return hook
     lin = {n: mod for n, mod in m.items.named_modules() if isinstance(mod, torch.nn.Linear) and mod.weight.requires_grad}
     hooks = [mod.register_forward_hook(fwd(n)) for n, mod in lin.items()]
@@ -40,13 +43,15 @@ def split(m, prompts, batch: int = 8) -> dict:
     for hk in hooks: hk.remove()
     out = {}
     for n, parts in rows.items():
-        G, H = torch.cat([g for g, _ in parts]), torch.cat([h for _, h in parts])
-        Gb, Hb = G.mean(0), H.mean(0)
-        common, own = len(G) * torch.outer(Gb, Hb), (G - Gb).T @ (H - Hb)
+        G, H, K = (torch.cat([p[j] for p in parts]) for j in range(3))
+        common, own, summed = 0., 0., 0.
+        for k in K.unique():
+            g, h = G[K == k], H[K == k]; gb, hb = g.mean(0), h.mean(0)
+            common = common + len(g) * torch.outer(gb, hb); own = own + (g - gb).T @ (h - hb); summed += (len(g) * gb).square().sum()
         w = lin[n].weight.grad.float()
         if not torch.allclose(common + own, w, rtol=1e-3, atol=1e-6 * w.abs().max().item()):
             raise RuntimeError(f'{n}: the two terms do not add up to the weight gradient (max gap {(common + own - w).abs().max():.3g}); a hook missed a call.')
-        out[n] = (common.norm().item(), own.norm().item(), (Gb.norm() / (G - Gb).norm(dim=-1).mean()).item() * len(G) ** 0.5)
+        out[n] = (common.norm().item(), own.norm().item(), (summed / G.square().sum()).sqrt().item(), len(G) // len(K.unique()))
     return out
 
 
@@ -68,7 +73,7 @@ def report(run: str, which: str | None, n: int) -> list:
     names = list(res['untrained'])
     cols = ' | '.join(f'{k}: common / per-item (ratio) | {k}: coherence' for k in res)
     md = [f'### {run} (stage {stage}, its first {n} training prompts)', '', f'| MRC weight | {cols} |', '|---|' + '---|---|' * len(res)]
-    cell = lambda c, o, coh: f'{c:.3g} / {o:.3g} ({c / max(o, 1e-30):.2f}) | {coh:.1f}'
+    cell = lambda c, o, coh, S: f'{c:.3g} / {o:.3g} ({c / max(o, 1e-30):.2f}) | {coh:.1f} of {S ** 0.5:.0f}'
     md += [f'| `{nm}.weight` | ' + ' | '.join(cell(*res[k][nm]) for k in res) + ' |' for nm in names]
     return md + ['']
 

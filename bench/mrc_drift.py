@@ -13,7 +13,8 @@ layer's own drift), $\\tfrac12 (W_0 + W_1) \\Delta \\bar h$ (what came from upst
 every modality in the protocol with posters, so no mask is needed. Then, inside each MoME layer, the same split for the
 anchor's token at every sublayer (Eq. 7 and 9, post-LN: $h_1 = LN_1(h + \mathrm{attn}(h))$, out $= LN_2(f(h_1)) + h_1$),
 with the ratio of the per-item part to the common one (what a LayerNorm keeps: it rescales each token, so a common
-component that grows against the per-item part leaves the items alike after it), and each LayerNorm's gain and bias.
+component that grows against the per-item part leaves the items alike after it), and how far each LayerNorm's gain and
+bias and the biases that add one vector to every item moved.
 Written to --out.
 """
 import argparse, sys
@@ -47,7 +48,8 @@ def sublayers(m) -> dict:
     hooks = []
     for j, layer in enumerate(it.mome):
         L = f'layer {j + 1}'
-        hooks += [layer.register_forward_pre_hook(lambda mod, i, L=L: rows.update({f'{L}: input $h$': i[0][:, a].float()})), layer.attn.register_forward_hook(keep(f'{L}: attn($h$)')),
+        if j == 0: hooks.append(layer.register_forward_pre_hook(lambda mod, i: rows.update({'layer 1: input $h$': i[0][:, a].float()})))   # each later layer's input is the row above it
+        hooks += [layer.attn.register_forward_hook(keep(f'{L}: attn($h$)')),
                   layer.norm1.register_forward_hook(keep(f'{L}: $h$ + attn($h$) ($LN_1$\'s input)', True)), layer.norm1.register_forward_hook(keep(f'{L}: $h_1$ ($LN_1$\'s output)')),
                   layer.norm2.register_forward_hook(keep(f'{L}: expert output $f$ ($LN_2$\'s input)', True)), layer.norm2.register_forward_hook(keep(f'{L}: $LN_2(f)$')),
                   layer.register_forward_hook(keep(f'{L}: output $LN_2(f) + h_1$'))]
@@ -56,15 +58,18 @@ def sublayers(m) -> dict:
     return rows
 
 
-def norms(m) -> dict:
-    "Per MoME layer: each LayerNorm's mean |gain|, and the norms of the biases that add the same vector to every item (the LayerNorms', attention's value and output projections', the anchor's expert's last layer)."
-    it = m.items; d = it.cfg.d_f; r = {}
-    for j, l in enumerate(it.mome):
-        ex = l.experts[it.cfg.anchor] if l.hard else l.mm_expert
-        r |= {f'layer {j + 1} $LN_{k}$': (getattr(l, f'norm{k}').weight.float().abs().mean().item(), getattr(l, f'norm{k}').bias.float().norm().item()) for k in (1, 2)}
-        r |= {f'layer {j + 1} attention, value': (None, l.attn.qkv.bias[2 * d:].float().norm().item()), f'layer {j + 1} attention, output': (None, l.attn.out.bias.float().norm().item()),
-              f'layer {j + 1} expert, last layer': (None, ex[-1].bias.float().norm().item())}
-    return r
+def norms(m0, m1) -> dict:
+    "Per MoME layer, how far (norm of the change) each LayerNorm's gain and bias moved, and the biases that add the same vector to every item: attention's value and output projections', the anchor's expert's last layer's; with each one's norm at the start."
+    d, r = m0.items.cfg.d_f, {}
+    def parts(m):
+        out = {}
+        for j, l in enumerate(m.items.mome):
+            ex = l.experts[m.items.cfg.anchor] if l.hard else l.mm_expert
+            out |= {f'layer {j + 1} $LN_{k}$ gain': getattr(l, f'norm{k}').weight for k in (1, 2)} | {f'layer {j + 1} $LN_{k}$ bias': getattr(l, f'norm{k}').bias for k in (1, 2)}
+            out |= {f'layer {j + 1} attention, value bias': l.attn.qkv.bias[2 * d:], f'layer {j + 1} attention, output bias': l.attn.out.bias, f'layer {j + 1} expert, last layer bias': ex[-1].bias}
+        return out
+    p0, p1 = parts(m0), parts(m1)
+    return {k: ((p1[k] - p0[k]).float().norm().item(), p0[k].float().norm().item()) for k in p0}
 
 
 def drift(run: str, which: str = 'best') -> list:
@@ -91,10 +96,8 @@ def drift(run: str, which: str = 'best') -> list:
     ratio = lambda z: f'{(z - z.mean(0)).norm(dim=-1).mean() / z.mean(0).norm().clamp_min(1e-12):.2f}'
     md += [f'Inside MoME, the anchor ({m0.items.cfg.anchor}) token:', '', f'| sublayer | untrained: common / per item | {which}: common / per item | per item ÷ common: untrained → {which} |', '|---|---|---|---|']
     md += [f'| {k} | {split(s0[k])} | {split(s1[k])} | {ratio(s0[k])} → {ratio(s1[k])} |' for k in s0]
-    n0, n1 = norms(m0), norms(m1)
-    gain = lambda k: '—' if n0[k][0] is None else f'{n0[k][0]:.3f} → {n1[k][0]:.3f}'
-    md += ['', f'| MoME part | mean gain (LayerNorms): untrained → {which} | bias norm: untrained → {which} |', '|---|---|---|']
-    md += [f'| {k} | {gain(k)} | {n0[k][1]:.3f} → {n1[k][1]:.3f} |' for k in n0] + ['']
+    md += ['', f'| MoME parameter | change (norm), untrained → {which} | norm at the start |', '|---|---|---|']
+    md += [f'| {k} | {c:.3f} | {n0:.3f} |' for k, (c, n0) in norms(m0, m1).items()] + ['']
     return md
 
 
