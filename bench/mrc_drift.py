@@ -11,11 +11,10 @@ every catalogue item against the mean norm of what is left per item. The change 
 splits exactly, and symmetrically in before and after, into $\\tfrac12 \\Delta W (\\bar h_0 + \\bar h_1)$ (the last
 layer's own drift), $\\tfrac12 (W_0 + W_1) \\Delta \\bar h$ (what came from upstream) and $\\Delta b$. Every item has
 every modality in the protocol with posters, so no mask is needed. Then, inside each MoME layer, the same split for the
-anchor's token at every sublayer (Eq. 7 and 9, post-LN: $h_1 = LN_1(h + \mathrm{attn}(h))$, out $= LN_2(f(h_1)) + h_1$),
+anchor's token at every sublayer (Eq. 7 and 9, post-LN: $h_1 = LN_1(h + \\mathrm{attn}(h))$, out $= LN_2(f(h_1)) + h_1$),
 with the ratio of the per-item part to the common one (what a LayerNorm keeps: it rescales each token, so a common
 component that grows against the per-item part leaves the items alike after it), and how far each LayerNorm's gain and
-bias and the biases that add one vector to every item moved.
-Written to --out.
+bias and the biases that add one vector to every item moved. Written to --out.
 """
 import argparse, sys
 from pathlib import Path
@@ -41,7 +40,7 @@ def trace(m) -> dict:
 
 
 def sublayers(m) -> dict:
-    "Inside each MoME layer, the anchor's token (eval mode, so dropout is the identity): its input $h$, attn($h$), $h$ + attn($h$) ($LN_1$'s input), $h_1$, the expert's output $f$ ($LN_2$'s input), $LN_2(f)$ and the layer's output."
+    "Inside each MoME layer, the anchor's token (eval mode, so dropout is the identity): its input $h$ (layer 1's; each later layer's is the one before's output), attn($h$), $h$ + attn($h$) ($LN_1$'s input), $h_1$, the expert's output $f$ ($LN_2$'s input), $LN_2(f)$ and the layer's output."
     it = m.items; a = it.cfg.modalities.index(it.cfg.anchor)
     rows = {}
     keep = lambda key, inp=False: (lambda mod, i, o: rows.update({key: (i[0] if inp else o)[:, a].float()}))
@@ -60,7 +59,7 @@ def sublayers(m) -> dict:
 
 def norms(m0, m1) -> dict:
     "Per MoME layer, how far (norm of the change) each LayerNorm's gain and bias moved, and the biases that add the same vector to every item: attention's value and output projections', the anchor's expert's last layer's; with each one's norm at the start."
-    d, r = m0.items.cfg.d_f, {}
+    d = m0.items.cfg.d_f
     def parts(m):
         out = {}
         for j, l in enumerate(m.items.mome):
