@@ -10,7 +10,7 @@ mean pairwise cosine, MRC's output split into the component common to every item
 anchor's token after MoME as per item ÷ common. The first steps are where `bench/item_grad.py` finds the gradients
 sharing a direction; this shows when that turns into merged tokens. Written to --out.
 """
-import argparse, json, shutil, sys
+import argparse, shutil, sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,13 +36,10 @@ def geometry(m) -> dict:
 
 
 def follow(run: str, steps: list, scratch: Path) -> list:
-    from item_geometry import untrained
-    from speeder.data import load_dataset
-    from speeder.experiment import ExperimentConfig
+    from item_geometry import run_data, untrained
     from speeder.trainer import train
-    cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text()))
-    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
-    m = untrained(run)
+    cfg, ds = run_data(run)
+    m = untrained(run, (cfg, ds))
     out = scratch / Path(run).name
     if out.exists(): shutil.rmtree(out)
     rows = [dict(step=0, prompts=0, **geometry(m))]

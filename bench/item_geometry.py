@@ -17,12 +17,18 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def untrained(run):
-    "The run's model as `run_experiment` builds it, before any training (the same seed, features and backbone)."
+def run_data(run) -> tuple:
+    "(ExperimentConfig, SeqDataset) of a run, from its experiment.json: its dataset, images, n_max and seed."
     from speeder.data import load_dataset
-    from speeder.experiment import ExperimentConfig, _features, build_model
+    from speeder.experiment import ExperimentConfig
     cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text()))
-    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
+    return cfg, load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
+
+
+def untrained(run, data: tuple | None = None):
+    "The run's model as `run_experiment` builds it, before any training (the same seed, features and backbone); `data`: `run_data(run)` if already loaded."
+    from speeder.experiment import _features, build_model
+    cfg, ds = data or run_data(run)
     return build_model(cfg, ds, _features(cfg, ds, False))
 
 

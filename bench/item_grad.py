@@ -17,7 +17,7 @@ gradients alone: about 1 when the rows' gradients share no direction (independen
 when they are all the same vector. Models: the untrained one (`run_experiment`'s build: the same seed, features and
 backbone) and, with `--which`, the run's checkpoint.
 """
-import argparse, json, sys
+import argparse, sys
 from pathlib import Path
 
 import torch
@@ -56,16 +56,13 @@ def split(m, prompts, batch: int = 8) -> dict:
 
 
 def report(run: str, which: str | None, n: int) -> list:
-    from item_geometry import untrained
-    from speeder.data import load_dataset
-    from speeder.experiment import ExperimentConfig
+    from item_geometry import run_data, untrained
     from speeder.model import LLMRec
     from speeder.mpo import set_stage
     from speeder.trainer import draw_train_prompts
-    cfg = ExperimentConfig.from_dict(json.loads((Path(run) / 'experiment.json').read_text()))
-    ds = load_dataset(cfg.dataset, image_dir=cfg.image_dir, n_max=cfg.model.n_max, seed=cfg.seed, verbose=False, **cfg.options)
+    cfg, ds = run_data(run)
     stage = cfg.train.stages[0]
-    models = {'untrained': untrained(run)} | ({which: LLMRec.load(Path(run) / 'checkpoints' / which)} if which else {})
+    models = {'untrained': untrained(run, (cfg, ds))} | ({which: LLMRec.load(Path(run) / 'checkpoints' / which)} if which else {})
     res = {}
     for k, m in models.items():
         torch.manual_seed(cfg.seed); set_stage(m, stage); m.train()

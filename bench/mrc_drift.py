@@ -25,11 +25,15 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / 'bench'))
 
 
+def keep(store: dict, key, inp: bool = False):
+    "A forward hook writing the module's first input (`inp`) or its output, in fp32, to `store[key]`."
+    return lambda mod, i, o: store.update({key: (i[0] if inp else o).float()})
+
+
 def trace(m) -> dict:
     "MRC's intermediate values over every catalogue item (eval mode): each modality's adapter output, its token after each MoME layer, the pooled vector ($A_f$'s input), after $A_f$'s LayerNorm, $h$ (the last layer's input) and $x$ (its output)."
     it, ms = m.items, m.items.cfg.modalities
     adapters, layers, tail = {}, {}, {}
-    keep = lambda store, key, inp=False: (lambda mod, i, o: store.update({key: (i[0] if inp else o).float()}))
     hooks = [it.adapters[k].register_forward_hook(keep(adapters, f'{k} adapter output')) for k in ms]
     hooks += [layer.register_forward_hook(keep(layers, j)) for j, layer in enumerate(it.mome)]
     hooks += [it.out[0].register_forward_hook(keep(tail, 'pooled ($A_f$\'s input)', True)), it.out[0].register_forward_hook(keep(tail, "after $A_f$'s LayerNorm")),
@@ -43,18 +47,17 @@ def sublayers(m) -> dict:
     "Inside each MoME layer, the anchor's token (eval mode, so dropout is the identity): its input $h$ (layer 1's; each later layer's is the one before's output), attn($h$), $h$ + attn($h$) ($LN_1$'s input), $h_1$, the expert's output $f$ ($LN_2$'s input), $LN_2(f)$ and the layer's output."
     it = m.items; a = it.cfg.modalities.index(it.cfg.anchor)
     rows = {}
-    keep = lambda key, inp=False: (lambda mod, i, o: rows.update({key: (i[0] if inp else o)[:, a].float()}))
     hooks = []
     for j, layer in enumerate(it.mome):
         L = f'layer {j + 1}'
-        if j == 0: hooks.append(layer.register_forward_pre_hook(lambda mod, i: rows.update({'layer 1: input $h$': i[0][:, a].float()})))   # each later layer's input is the row above it
-        hooks += [layer.attn.register_forward_hook(keep(f'{L}: attn($h$)')),
-                  layer.norm1.register_forward_hook(keep(f'{L}: $h$ + attn($h$) ($LN_1$\'s input)', True)), layer.norm1.register_forward_hook(keep(f'{L}: $h_1$ ($LN_1$\'s output)')),
-                  layer.norm2.register_forward_hook(keep(f'{L}: expert output $f$ ($LN_2$\'s input)', True)), layer.norm2.register_forward_hook(keep(f'{L}: $LN_2(f)$')),
-                  layer.register_forward_hook(keep(f'{L}: output $LN_2(f) + h_1$'))]
+        if j == 0: hooks.append(layer.register_forward_pre_hook(lambda mod, i: rows.update({'layer 1: input $h$': i[0].float()})))   # each later layer's input is the row above it
+        hooks += [layer.attn.register_forward_hook(keep(rows, f'{L}: attn($h$)')),
+                  layer.norm1.register_forward_hook(keep(rows, f'{L}: $h$ + attn($h$) ($LN_1$\'s input)', True)), layer.norm1.register_forward_hook(keep(rows, f'{L}: $h_1$ ($LN_1$\'s output)')),
+                  layer.norm2.register_forward_hook(keep(rows, f'{L}: expert output $f$ ($LN_2$\'s input)', True)), layer.norm2.register_forward_hook(keep(rows, f'{L}: $LN_2(f)$')),
+                  layer.register_forward_hook(keep(rows, f'{L}: output $LN_2(f) + h_1$'))]
     with torch.no_grad(): m.encode_items(torch.arange(len(m.titles)))
     for hk in hooks: hk.remove()
-    return rows
+    return {k: v[:, a] for k, v in rows.items()}
 
 
 def norms(m0, m1) -> dict:
