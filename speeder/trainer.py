@@ -280,7 +280,7 @@ def train(model, ds: SeqDataset, cfg: TrainConfig, output_dir, # where logs and 
     state = lambda si, ep, step: dict(stage_idx=si, epoch=ep, step=step, global_step=gs, best=best, best_metrics=best_metrics, data=ds.key, prompts=seen, train_s=time.time() - t0, log_lines=n_log)
     for si in range(start['stage_idx'], len(cfg.stages)):
         stage = cfg.stages[si]; wrapped = opt_p = sched = None; acc.free_memory()   # the last stage's optimizer and scheduler leave accelerate's state
-        um = acc.unwrap_model(model, keep_fp32_wrapper=False); counts = set_stage(um, stage)   # without an earlier run's autocast forward: this run's precision wraps it anew
+        um = acc.unwrap_model(model, keep_fp32_wrapper=False); um.__dict__.pop('_is_accelerate_prepared', None); counts = set_stage(um, stage)   # without an earlier stage's or run's autocast forward, and without accelerate's mark of a prepared model (its prepare returns a marked model as it is): this stage's prepare wraps it anew in this run's precision (until session 42 every stage after a sitting's first trained in fp32)
         opt = _optimizer(um, cfg)
         steps_per_epoch = math.ceil(math.ceil(cfg.epoch_prompts(stage) / (cfg.batch_size * acc.num_processes)) / cfg.grad_accum)
         total = steps_per_epoch * cfg.epochs[si]; warm = max(1, int(cfg.warmup_frac * total))

@@ -49,15 +49,16 @@ def test_resume_gives_identical_losses(tmp_path):
     assert best.cfg.n_max == 6 and torch.allclose(best.score(b), live.score(b), atol=1e-6)
 
 
-def test_runs_with_different_precisions_in_one_process(tmp_path):
-    "A notebook kernel may train twice with different precisions (accelerate's state is one per process; found on the GPU)."
+def test_every_stage_and_run_trains_in_its_precision(tmp_path):
+    "Every MPO stage trains in the run's precision, and a notebook kernel may train several times with different precisions (accelerate's state is one per process; found on the GPU). Until session 42 a stage after the first, and a run after the first in one kernel, trained in fp32: accelerate's prepare returned the model it had flagged as prepared unchanged, without the autocast the trainer had unwrapped."
     ds, model = tiny_setup()
-    seen = []   # autocast inside the model's forward (the LLM is called from it), as the training steps run it
-    model.llm.get_base_model().get_decoder().register_forward_pre_hook(lambda m, args, kw: seen.append(torch.is_autocast_enabled(model.device.type)), with_kwargs=True)
-    for p in ('bf16', 'no'):
+    seen = []   # (active modalities, autocast on) inside the model's forward (the LLM is called from it), as the training steps and validation run it
+    model.llm.get_base_model().get_decoder().register_forward_pre_hook(lambda m, args, kw: seen.append((model.active, torch.is_autocast_enabled(model.device.type))), with_kwargs=True)
+    for i, p in enumerate(('no', 'bf16', 'no')):
         seen.clear()
-        s = train(model, ds, tiny_cfg(stages=(3,), epochs=(1,), samples_per_epoch=8, eval_samples=4, mixed_precision=p), tmp_path / p, progress=False)
-        assert s['precision'] == p and seen and all(seen) == (p == 'bf16') and any(seen) == (p == 'bf16')   # no bf16 left over from the first run
+        s = train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1), samples_per_epoch=8, eval_samples=4, mixed_precision=p), tmp_path / f'{i}{p}', progress=False)
+        assert s['precision'] == p and {a for a, _ in seen} == {('text',), ('text', 'vision')}   # both stages ran
+        assert [on for _, on in seen] == [p == 'bf16'] * len(seen), (p, seen)   # in each stage, and nothing left over from the run before
 
 
 def test_divergence_stops_clearly(tmp_path):
