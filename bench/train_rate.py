@@ -47,7 +47,7 @@ def main():
         if len(steps) < 2: raise SystemExit(f'{log}: fewer than two training steps logged')
         print(f"{Path(run).name}: {steps[-1]['prompts']:,} prompts in {steps[-1]['time']:.0f} s of training clock; "
               f"{rate(steps):.2f} prompts / s from the first step, {rate(steps, a.last):.2f} over the last {a.last:g} s")
-        if a.by_stage: print('  median s / step by stage: ' + '; '.join(f'stage {k}: {v:.2f} ({n} steps)' for k, (v, n) in step_times(steps).items()))
+        if a.by_stage: print('  median s / step by stage: ' + '; '.join(f'stage {k}: {v:.2f} ({n} intervals)' for k, (v, n) in step_times(steps).items()))
 
 
 if __name__ == '__main__':

@@ -52,13 +52,13 @@ def test_resume_gives_identical_losses(tmp_path):
 def test_every_stage_and_run_trains_in_its_precision(tmp_path):
     "Every MPO stage trains in the run's precision, and a notebook kernel may train several times with different precisions (accelerate's state is one per process; found on the GPU). Until session 42 a stage after the first, and a run after the first in one kernel, trained in fp32: accelerate's prepare returned the model it had flagged as prepared unchanged, without the autocast the trainer had unwrapped."
     ds, model = tiny_setup()
-    seen = []   # (active modalities, autocast on) inside the model's forward (the LLM is called from it), as the training steps and validation run it
-    model.llm.get_base_model().get_decoder().register_forward_pre_hook(lambda m, args, kw: seen.append((model.active, torch.is_autocast_enabled(model.device.type))), with_kwargs=True)
+    seen = []   # (active modalities, training mode, autocast on) inside the model's forward (the LLM is called from it), as the training steps and validation run it
+    model.llm.get_base_model().get_decoder().register_forward_pre_hook(lambda m, args, kw: seen.append((model.active, model.training, torch.is_autocast_enabled(model.device.type))), with_kwargs=True)
     for i, p in enumerate(('no', 'bf16', 'no')):
         seen.clear()
         s = train(model, ds, tiny_cfg(stages=(1, 2), epochs=(1, 1), samples_per_epoch=8, eval_samples=4, mixed_precision=p), tmp_path / f'{i}{p}', progress=False)
-        assert s['precision'] == p and {a for a, _ in seen} == {('text',), ('text', 'vision')}   # both stages ran
-        assert [on for _, on in seen] == [p == 'bf16'] * len(seen), (p, seen)   # in each stage, and nothing left over from the run before
+        assert s['precision'] == p and {a for a, t, _ in seen if t} == {('text',), ('text', 'vision')}   # training steps of both stages ran
+        assert [on for _, _, on in seen] == [p == 'bf16'] * len(seen), (p, seen)   # in each stage, and nothing left over from the run before
 
 
 def test_divergence_stops_clearly(tmp_path):
