@@ -7,7 +7,10 @@ tokens (as `item_tokens` gives them, after normalisation; what the LLM sees), an
 the component common to all items against the mean norm of what is left per item. Tokens that all point one way
 (cosine near 1) cannot tell items apart, whatever the LLM learns. Also MRC's gate presences (0 = the modality is
 closed) with the share of each gated branch's norm that Eq. 18's gate passes, and how far the tokens keep E_s's geometry: the correlation between two items' token cosine and their E_s
-cosine (centred), over about 400 items; and the norm of the tokens the LLM reads against its word embeddings' mean norm. Written to bench/results/item_geometry.md (or --out).
+cosine (centred), over about 400 items; the norm of the tokens the LLM reads against its word embeddings' mean norm; and what the
+tokens' geometry alone is worth on valid, with no LLM: HR@1 of the candidate whose token (centred over the catalogue) has the
+highest cosine with the mean of the prompt's history tokens (the rule `bench/score_priors.py` applies to E_s), beside the same rule on
+E_s itself. Written to bench/results/item_geometry.md (or --out).
 """
 import argparse, json
 from pathlib import Path
@@ -32,9 +35,19 @@ def untrained(run, data: tuple | None = None):
     return build_model(cfg, ds, _features(cfg, ds, False))
 
 
+def nearest_mean(x: torch.Tensor, split) -> float:
+    "HR@1 on `split` of the candidate whose row of `x` (centred over the catalogue) has the highest cosine with the mean of its history items' rows (the prompt's, at most n_max)."
+    import numpy as np
+    from speeder.sequential import hr_at_1
+    x = torch.nn.functional.normalize(x.float() - x.float().mean(0), dim=-1)
+    cand = torch.as_tensor(np.asarray(split.candidates))
+    return hr_at_1(torch.stack([x[cand[i]] @ x[split.history(i)].mean(0) for i in range(len(split))]), split.labels)
+
+
 def geometry(run, init: bool = False) -> dict:
     from speeder.model import LLMRec
-    m = (untrained(run) if init else LLMRec.load(Path(run) / 'checkpoints' / 'best')).eval()
+    cfg, ds = run_data(run)
+    m = (untrained(run, (cfg, ds)) if init else LLMRec.load(Path(run) / 'checkpoints' / 'best')).eval()
     if init: run = f'{run} (untrained)'
     if m.items is None: return dict(run=str(run), method=m.method, note='no item tokens (titles only)')
     with torch.no_grad():
@@ -53,7 +66,8 @@ def geometry(run, init: bool = False) -> dict:
             agree = torch.corrcoef(torch.stack([(tn[k] @ tn[k].T)[off], (e @ e.T)[off]]))[0, 1].item()
     return dict(run=str(run), method=m.method, center_items=m.cfg.center_items, cos_mean=cs.mean().item(), cos_p95=cs.quantile(0.95).item(),
                 common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item(), presence=presence, agree=agree,
-                read_norm=t.norm(dim=-1).mean().item(), word_norm=m.token_norm)
+                read_norm=t.norm(dim=-1).mean().item(), word_norm=m.token_norm, near=nearest_mean(t, ds.valid),
+                near_es=None if es is None else nearest_mean(es.x, ds.valid))
 
 
 if __name__ == '__main__':
@@ -63,9 +77,9 @@ if __name__ == '__main__':
     a = ap.parse_args()
     rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
     md = [f'Item-token geometry of {"models before training and at their best checkpoints" if a.init else "trained models (best checkpoints)"}. Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
-          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence (share of the branch\'s norm the gate passes) | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean |', '|---|---|---|---|---|---|---|---|---|---|---|']
+          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence (share of the branch\'s norm the gate passes) | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean | valid HR@1 of the tokens\' nearest-mean rule (no LLM) | the same rule on E_s |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | |")
+        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | | | |")
         else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} | "
-                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} | {r['read_norm']:.2f} | {r['word_norm']:.2f} |")
+                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} | {r['read_norm']:.2f} | {r['word_norm']:.2f} | {r['near']:.3f} | {'—' if r['near_es'] is None else format(r['near_es'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
