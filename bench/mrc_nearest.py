@@ -4,8 +4,8 @@
 
 Per run, the untrained model (`run_experiment`'s build: the same seed, features and backbone) and a checkpoint (`--which`,
 default `best`). At each point `bench/mrc_drift.py` traces over every catalogue item (each modality's adapter output, its
-token after each MoME layer, the pooled vector, after $A_f$'s LayerNorm, $A_f$'s hidden layer, MRC's output) and for the
-frozen features themselves: valid HR@1 of the candidate whose vector there (centred over the catalogue) has the highest
+token after each MoME layer, the pooled vector, after $A_f$'s LayerNorm, $A_f$'s hidden layer, MRC's output), for the
+item tokens the LLM reads (MRC's output scaled to the word-embedding norm) and for the frozen features themselves: valid HR@1 of the candidate whose vector there (centred over the catalogue) has the highest
 cosine with the mean of the prompt's history items' (`item_geometry.nearest_mean`, the rule `bench/score_priors.py`
 applies to $E_s$). No LLM is involved: it measures what an LLM that compares items by their tokens' similarity could
 read at each point, and so where MRC mixes $E_s$'s geometry away. Also the mean of the modalities' adapter outputs (a
@@ -33,6 +33,8 @@ def path_scores(run: str, which: str = 'best') -> list:
     rows = [(k, nearest_mean(x, ds.valid), None) for k, x in feats.items()]
     rows += [(k, nearest_mean(t0[k], ds.valid), nearest_mean(t1[k], ds.valid)) for k in t0]
     rows.insert(len(feats) + len(ms), ('mean of the adapter outputs (reference, no MoME)', nearest_mean(mean(t0), ds.valid), nearest_mean(mean(t1), ds.valid)))
+    with torch.no_grad(): read = [nearest_mean(m.item_tokens(torch.arange(len(m.titles))), ds.valid) for m in (m0, m1)]
+    rows.append(('the item tokens the LLM reads (`item_tokens`: scaled to the word-embedding norm)', *read))
     md = [f'### {run}', '', f'| point along MRC | valid HR@1 of the nearest-mean rule, untrained | {which} checkpoint |', '|---|---|---|']
     return md + [f"| {k} | {a:.3f} | {'—' if b is None else format(b, '.3f')} |" for k, a, b in rows] + ['']
 
