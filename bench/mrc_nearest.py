@@ -3,7 +3,8 @@
     .venv/bin/python bench/mrc_nearest.py runs/ml-100k/paper-eq18open-lr1e4-s3x10-seed0 --out bench/results/mrc_nearest.md
 
 Per run, the untrained model (`run_experiment`'s build: the same seed, features and backbone) and a checkpoint (`--which`,
-default `best`). At each point `bench/mrc_drift.py` traces over every catalogue item (each modality's adapter output, its
+default `best`). At each point `bench/mrc_drift.py` traces over every catalogue item (each modality's adapter output, before
+Eq. 18's gate and the type embedding, its
 token after each MoME layer, the pooled vector, after $A_f$'s LayerNorm, $A_f$'s hidden layer, MRC's output), for the
 item tokens the LLM reads (MRC's output scaled to the word-embedding norm) and for the frozen features themselves: valid HR@1 of the candidate whose vector there (centred over the catalogue) has the highest
 cosine with the mean of the prompt's history items' (`item_geometry.nearest_mean`, the rule `bench/score_priors.py`
