@@ -10,7 +10,7 @@ closed) with the share of each gated branch's norm that Eq. 18's gate passes, an
 cosine (centred), over about 400 items; the norm of the tokens the LLM reads against its word embeddings' mean norm; and what the
 tokens' geometry alone is worth on valid, with no LLM: HR@1 of the candidate whose token (centred over the catalogue) has the
 highest cosine with the mean of the prompt's history tokens (the rule `bench/score_priors.py` applies to E_s), beside the same rule on
-E_s itself. Written to bench/results/item_geometry.md (or --out).
+E_s itself and, at a trained checkpoint, the LLM's own valid score there (`metrics.json`'s `valid_best`, by its select_metric). Written to bench/results/item_geometry.md (or --out).
 """
 import argparse, json
 from pathlib import Path
@@ -44,6 +44,14 @@ def nearest_mean(x: torch.Tensor, split) -> float:
     return hr_at_1(torch.stack([x[cand[i]] @ x[split.history(i)].mean(0) for i in range(len(split))]), split.labels)
 
 
+def llm_valid(run) -> float | None:
+    "The valid score of the run's kept checkpoint by the metric that chose it (`metrics.json`'s `valid_best`); None before the run has finished."
+    m = Path(run) / 'metrics.json'
+    if not m.exists(): return None
+    vb = json.loads(m.read_text())['valid_best']
+    return vb[vb['select_metric']]
+
+
 def geometry(run, init: bool = False) -> dict:
     from speeder.model import LLMRec
     cfg, ds = run_data(run)
@@ -67,7 +75,7 @@ def geometry(run, init: bool = False) -> dict:
     return dict(run=str(run), method=m.method, center_items=m.cfg.center_items, cos_mean=cs.mean().item(), cos_p95=cs.quantile(0.95).item(),
                 common_norm=mu.norm().item(), item_norm=(x - mu).norm(dim=-1).mean().item(), presence=presence, agree=agree,
                 read_norm=t.norm(dim=-1).mean().item(), word_norm=m.token_norm, near=nearest_mean(t, ds.valid),
-                near_es=None if es is None else nearest_mean(es.x, ds.valid))
+                near_es=None if es is None else nearest_mean(es.x, ds.valid), llm=None if init else llm_valid(run))
 
 
 if __name__ == '__main__':
@@ -77,9 +85,9 @@ if __name__ == '__main__':
     a = ap.parse_args()
     rows = [g for r in a.runs for g in ([geometry(r, init=True)] if a.init else []) + [geometry(r)]]
     md = [f'Item-token geometry of {"models before training and at their best checkpoints" if a.init else "trained models (best checkpoints)"}. Command: `.venv/bin/python bench/item_geometry.py {"--init " if a.init else ""}{" ".join(a.runs)}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '',
-          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence (share of the branch\'s norm the gate passes) | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean | valid HR@1 of the tokens\' nearest-mean rule (no LLM) | the same rule on E_s |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|']
+          '| run | method | center_items | cosine between items, mean | cosine p95 | common component norm (before normalising) | per-item part norm | gate presence (share of the branch\'s norm the gate passes) | cosines\' correlation with E_s\'s | token norm the LLM reads, mean | word-embedding norm, mean | valid HR@1 of the tokens\' nearest-mean rule (no LLM) | the same rule on E_s | the LLM\'s valid score at this checkpoint (the metric that kept it) |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']
     for r in rows:
-        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | | | |")
+        if 'note' in r: md.append(f"| {r['run']} | {r['method']} | — | {r['note']} | | | | | | | | | | |")
         else: md.append(f"| {r['run']} | {r['method']} | {r['center_items']} | {r['cos_mean']:.4f} | {r['cos_p95']:.4f} | {r['common_norm']:.2f} | {r['item_norm']:.2f} | "
-                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} | {r['read_norm']:.2f} | {r['word_norm']:.2f} | {r['near']:.3f} | {'—' if r['near_es'] is None else format(r['near_es'], '.3f')} |")
+                        f"{r['presence']} | {'—' if r['agree'] is None else format(r['agree'], '.3f')} | {r['read_norm']:.2f} | {r['word_norm']:.2f} | {r['near']:.3f} | {'—' if r['near_es'] is None else format(r['near_es'], '.3f')} | {'—' if r['llm'] is None else format(r['llm'], '.3f')} |")
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))

@@ -103,12 +103,18 @@ def drift(run: str, which: str = 'best') -> list:
     return md
 
 
-if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+def main(per_run, title: str, script: str, doc: str):
+    "The command line shared by bench/mrc_drift.py and bench/mrc_nearest.py: runs, --which, --out; `per_run(run, which)` gives each run's markdown lines, written under `title` with the command that makes them."
+    default = f'bench/results/{script}.md'
+    ap = argparse.ArgumentParser(description=doc.split('\n')[0])
     ap.add_argument('runs', nargs='+'); ap.add_argument('--which', default='best', help="checkpoint: 'best' or 'last'")
-    ap.add_argument('--out', default='bench/results/mrc_drift.md')
+    ap.add_argument('--out', default=default)
     a = ap.parse_args()
-    md = [f'MRC drift in training. Command: `.venv/bin/python bench/mrc_drift.py {" ".join(a.runs)}'
-          f'{"" if a.which == "best" else " --which " + a.which}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '']
-    for r in a.runs: md += drift(r, a.which)
+    md = [f'{title}. Command: `.venv/bin/python bench/{script}.py {" ".join(a.runs)}'
+          f'{"" if a.which == "best" else " --which " + a.which}{"" if a.out == default else " --out " + a.out}`', '']
+    for r in a.runs: md += per_run(r, a.which)
     (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+
+
+if __name__ == '__main__':
+    main(drift, 'MRC drift in training', 'mrc_drift', __doc__)

@@ -12,7 +12,7 @@ applies to $E_s$). No LLM is involved: it measures what an LLM that compares ite
 read at each point, and so where MRC mixes $E_s$'s geometry away. Also the mean of the modalities' adapter outputs (a
 reference: an average with no MoME in between, whose inputs keep their own scales). Written to --out.
 """
-import argparse, sys
+import sys
 from pathlib import Path
 
 import torch
@@ -41,11 +41,5 @@ def path_scores(run: str, which: str = 'best') -> list:
 
 
 if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('runs', nargs='+'); ap.add_argument('--which', default='best', help="checkpoint: 'best' or 'last'")
-    ap.add_argument('--out', default='bench/results/mrc_nearest.md')
-    a = ap.parse_args()
-    md = [f'The nearest-mean rule (no LLM) along MRC, on valid. Command: `.venv/bin/python bench/mrc_nearest.py {" ".join(a.runs)}'
-          f'{"" if a.which == "best" else " --which " + a.which}{"" if a.out == ap.get_default("out") else " --out " + a.out}`', '']
-    for r in a.runs: md += path_scores(r, a.which)
-    (ROOT / a.out).write_text('\n'.join(md) + '\n'); print('\n'.join(md))
+    from mrc_drift import main
+    main(path_scores, 'The nearest-mean rule (no LLM) along MRC, on valid', 'mrc_nearest', __doc__)
